@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs everything the project needs on a fresh Debian 12 machine (run as root):
+# Debian's tools we use at build time or as test oracles, then the npm dependencies.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(
+  rpm createrepo-c dnf libsolv-tools   # oracles: rpm -K/-qp, rpmbuild, createrepo_c, dnf, rpmmd2solv
+  gnupg xz-utils zstd bzip2 lz4 cpio   # keys for signing tests; compressors; Debian's Packages.lz4
+  python3                              # ../shared/bench/debian-to-rpmmd.py
+)
+missing=()
+for p in "${APT_PACKAGES[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+command -v node >/dev/null 2>&1 || missing+=(nodejs npm)
+if [ ${#missing[@]} -gt 0 ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+# The benchmark reads Debian's package index; make sure one is there.
+ls /var/lib/apt/lists/*_main_binary-amd64_Packages* >/dev/null 2>&1 || apt-get update -qq
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund --loglevel=error
+fi
