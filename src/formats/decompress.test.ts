@@ -80,15 +80,16 @@ test('two-member gzip and multi-frame zstd decode to the concatenation', async (
 });
 
 test('an error from the source passes through unchanged', async () => {
-  const packed = (await run('xz', ['-c'], { input: data })).stdout;
-  async function* failing(): AsyncGenerator<Uint8Array> {
-    yield packed.subarray(0, 1000);
-    throw new PhotonError('E_REPO_CHECKSUM', 'boom');
-  }
-  for (const format of ['xz', 'gzip', 'zstd', 'none'] as const) {
-    await assert.rejects(collect(decompressStream(format, failing())), (e: unknown) => e instanceof PhotonError && e.code === 'E_REPO_CHECKSUM');
+  for (const [format, tool, args] of TOOLS.slice(0, 3)) {
+    const packed = (await run(tool, args, { input: data })).stdout;
+    async function* failing(): AsyncGenerator<Uint8Array> {
+      yield packed.subarray(0, 1000);
+      throw new PhotonError('E_REPO_CHECKSUM', 'boom');
+    }
+    await assert.rejects(collect(decompressStream(format, failing())), (e: unknown) => e instanceof PhotonError && e.code === 'E_REPO_CHECKSUM', format);
   }
   // The xz lock is released after a failure and after an early stop: this would hang otherwise.
+  const packed = (await run('xz', ['-c'], { input: data })).stdout;
   for await (const _ of decompressStream('xz', chunked(packed))) break;
   assert.equal(sha(await decompressBuffer('xz', packed)), sha(data));
 });

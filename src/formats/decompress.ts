@@ -29,7 +29,7 @@ function iterate(source: ByteSource): AsyncIterator<unknown> | Iterator<unknown>
   const s = source as Partial<AsyncIterable<unknown> & Iterable<unknown>>;
   const f = s[Symbol.asyncIterator] ?? s[Symbol.iterator];
   if (!f) throw new PhotonError('E_DECOMPRESS', 'input is not an iterable byte stream');
-  return f.call(source);
+  return (f as (this: unknown) => AsyncIterator<unknown> | Iterator<unknown>).call(source);
 }
 
 const require = createRequire(import.meta.url);
