@@ -15,7 +15,7 @@
  */
 import { createRequire } from 'node:module';
 import { readFileSync } from 'node:fs';
-import { mkdir, open, readFile, stat, truncate } from 'node:fs/promises';
+import { mkdir, open, readFile, readdir, rm, stat, truncate } from 'node:fs/promises';
 import { posix } from 'node:path';
 import initSqlJs, { type Database, type SqlJsStatic, type SqlValue } from 'sql.js';
 import { PhotonError } from '../util/errors.ts';
@@ -133,6 +133,15 @@ async function loadImage(file: string, checkpoint: boolean): Promise<Uint8Array>
     await truncate(walFile, 0);
   }
   return image;
+}
+
+/** Temporary images of writers killed before their rename; only called under the lock. */
+async function removeStaleTemps(file: string): Promise<void> {
+  const dir = posix.dirname(file);
+  const prefix = `.${posix.basename(file)}.`;
+  for (const name of await readdir(dir)) {
+    if (name.startsWith(prefix) && name.endsWith('.tmp')) await rm(posix.join(dir, name), { force: true });
+  }
 }
 
 async function syncDir(dir: string): Promise<void> {
@@ -281,6 +290,7 @@ class SqliteRpmdb implements Rpmdb {
     this.inTx = true;
     const release = await lockRpmdb(posix.dirname(this.file), this.options.lockTimeoutMs);
     try {
+      await removeStaleTemps(this.file);
       // Another writer may have committed since we loaded: start from what is on disk now.
       const fresh = openImage(this.SQL, await loadImage(this.file, true), this.file);
       this.db.close();
