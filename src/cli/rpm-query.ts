@@ -1,0 +1,49 @@
+import { PhotonError, withFile } from '../util/errors.ts';
+import { type QuerySelection, formatQuery, queryJson } from '../rpm/query-format.ts';
+import { readPackageFile } from '../rpm/package.ts';
+import { type OptionSpec, type ParsedArgs, parseArgs } from './args.ts';
+
+const SPEC: OptionSpec = {
+  package: { short: 'p' },
+  json: {},
+  info: { short: 'i' },
+  list: { short: 'l' },
+  requires: { short: 'R' },
+  provides: {},
+  scripts: {},
+  changelog: {},
+};
+
+const USAGE = 'usage: photon rpm query -p FILE... [--json] [-i|--info] [-l|--list] [-R|--requires] [--provides] [--scripts] [--changelog]';
+
+function selection(args: ParsedArgs): QuerySelection {
+  const f = (n: string) => args.flags.has(n);
+  return { info: f('info'), list: f('list'), requires: f('requires'), provides: f('provides'), scripts: f('scripts'), changelog: f('changelog') };
+}
+
+/**
+ * `photon rpm query`: each source of headers (package files with -p; the rpmdb with --root,
+ * to come) yields headers, and src/rpm/query-format.ts prints them the same way.
+ */
+export async function main(argv: string[]): Promise<number> {
+  const args = parseArgs(argv, SPEC);
+  const sel = selection(args);
+  const json = args.flags.has('json');
+
+  if (!args.flags.has('package')) throw new PhotonError('E_USAGE', `${USAGE}\n(only -p is supported so far)`);
+  if (!args.positionals.length) throw new PhotonError('E_USAGE', USAGE);
+
+  const objects: Record<string, unknown>[] = [];
+  let out = '';
+  for (const file of args.positionals) {
+    const { pkg } = await readPackageFile(file);
+    try {
+      if (json) objects.push({ File: file, ...queryJson(pkg.header) });
+      else out += formatQuery(pkg.header, sel, pkg.signature);
+    } catch (e) {
+      throw withFile(e, file);
+    }
+  }
+  process.stdout.write(json ? JSON.stringify(objects, null, 2) + '\n' : out);
+  return 0;
+}
