@@ -1,7 +1,7 @@
 import { PhotonError, withFile } from '../util/errors.ts';
 import { type QuerySelection, formatQuery, queryJson } from '../rpm/query-format.ts';
 import { readPackageFile } from '../rpm/package.ts';
-import { type OptionSpec, type ParsedArgs, parseArgs } from './args.ts';
+import { type OptionSpec, type ParsedArgs, one, parseArgs } from './args.ts';
 
 const SPEC: OptionSpec = {
   package: { short: 'p' },
@@ -12,6 +12,8 @@ const SPEC: OptionSpec = {
   provides: {},
   scripts: {},
   changelog: {},
+  root: { value: true },
+  all: { short: 'a' },
 };
 
 const USAGE = 'usage: photon rpm query -p FILE... [--json] [-i|--info] [-l|--list] [-R|--requires] [--provides] [--scripts] [--changelog]';
@@ -30,6 +32,20 @@ export async function main(argv: string[]): Promise<number> {
   const sel = selection(args);
   const json = args.flags.has('json');
 
+  const root = one(args, 'root');
+  if (root !== undefined && !args.flags.has('package')) {
+    const db = await (await import('../rpm/rpmdb.ts')).openRpmdb(root, { readonly: true });
+    const pkgs = args.flags.has('all') ? [...db.packages()] : args.positionals.flatMap((n) => {
+      const found = db.findByName(n);
+      if (!found.length) throw new PhotonError('E_NOT_INSTALLED', `package ${n} is not installed`);
+      return found;
+    });
+    if (!pkgs.length && !args.flags.has('all')) throw new PhotonError('E_USAGE', USAGE);
+    const text = json ? JSON.stringify(pkgs.map((p) => queryJson(p.header)), null, 2) + '\n' : pkgs.map((p) => formatQuery(p.header, sel)).join('');
+    db.close();
+    process.stdout.write(text);
+    return 0;
+  }
   if (!args.flags.has('package')) throw new PhotonError('E_USAGE', `${USAGE}\n(only -p is supported so far)`);
   if (!args.positionals.length) throw new PhotonError('E_USAGE', USAGE);
 
