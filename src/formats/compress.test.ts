@@ -1,0 +1,45 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { isPhotonError } from '../util/errors.ts';
+import { compress, compressionFromName, decompressPayload, formatOfCompressor, payloadTags } from './compress.ts';
+
+async function collect(it: AsyncIterable<Uint8Array>): Promise<Buffer> {
+  const parts: Uint8Array[] = [];
+  for await (const c of it) parts.push(c);
+  return Buffer.concat(parts);
+}
+
+const DATA = new TextEncoder().encode('payload '.repeat(5000));
+
+test('gzip, zstd and none round-trip through decompressPayload', async () => {
+  for (const f of ['gzip', 'zstd', 'none'] as const) {
+    const c = await compress(f, DATA);
+    if (f !== 'none') assert.ok(c.length < DATA.length / 10, f);
+    const tags = payloadTags(f);
+    assert.ok(Buffer.from(DATA).equals(await collect(decompressPayload(tags.compressor, c))), f);
+  }
+});
+
+test('compression is deterministic', async () => {
+  for (const f of ['gzip', 'zstd'] as const) assert.deepEqual(await compress(f, DATA), await compress(f, DATA));
+});
+
+test('PAYLOADCOMPRESSOR mapping as rpm writes it', () => {
+  assert.deepEqual(payloadTags('zstd'), { compressor: 'zstd', flags: '19' });
+  assert.deepEqual(payloadTags('gzip'), { compressor: 'gzip', flags: '9' });
+  assert.deepEqual(payloadTags('none'), { compressor: undefined, flags: '0' });
+  assert.equal(formatOfCompressor('xz'), 'xz');
+  assert.equal(formatOfCompressor(undefined, Uint8Array.of(0x1f, 0x8b)), 'gzip');
+  assert.equal(formatOfCompressor(undefined, Uint8Array.of(0x30, 0x37)), 'none');
+  assert.throws(() => formatOfCompressor('brotli'), (e: unknown) => isPhotonError(e) && e.code === 'E_RPM_PAYLOAD');
+  assert.throws(() => compressionFromName('xz'), (e: unknown) => isPhotonError(e) && e.code === 'E_USAGE');
+});
+
+test('a corrupt payload is E_RPM_PAYLOAD', async () => {
+  for (const f of ['gzip', 'zstd'] as const) {
+    const c = (await compress(f, DATA)).slice();
+    c[Math.floor(c.length / 2)] ^= 0xff;
+    c[Math.floor(c.length / 2) + 1] ^= 0xff;
+    await assert.rejects(collect(decompressPayload(f, c.subarray(0, c.length - 4))), (e: unknown) => isPhotonError(e) && e.code === 'E_RPM_PAYLOAD', f);
+  }
+});
