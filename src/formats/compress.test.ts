@@ -38,8 +38,8 @@ test('PAYLOADCOMPRESSOR mapping as rpm writes it', () => {
 test('a corrupt payload is E_RPM_PAYLOAD', async () => {
   for (const f of ['gzip', 'zstd'] as const) {
     const c = (await compress(f, DATA)).slice();
-    c[Math.floor(c.length / 2)] ^= 0xff;
-    c[Math.floor(c.length / 2) + 1] ^= 0xff;
+    c[Math.floor(c.length / 2)]! ^= 0xff;
+    c[Math.floor(c.length / 2) + 1]! ^= 0xff;
     await assert.rejects(collect(decompressPayload(f, c.subarray(0, c.length - 4))), (e: unknown) => isPhotonError(e) && e.code === 'E_RPM_PAYLOAD', f);
   }
 });

@@ -88,7 +88,7 @@ test('corrupt, truncated and absurd headers are E_RPM_HEADER', () => {
   dv(type).setUint32(16 + 16 + 4, 77);
   rejects(type, /unknown type/);
   const trailer = good.slice();
-  trailer[trailer.length - 16] ^= 0xff;
+  trailer[trailer.length - 16]! ^= 0xff;
   rejects(trailer, /region/);
 });
 
