@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { isPhotonError } from '../util/errors.ts';
-import { compress, compressionFromName, decompressPayload, formatOfCompressor, payloadTags } from './compress.ts';
+import { run } from '../util/run.ts';
+import { compress, compressionFromName, decompressPayload, xzWithoutStrongCheck, formatOfCompressor, payloadTags } from './compress.ts';
 
 async function collect(it: AsyncIterable<Uint8Array>): Promise<Buffer> {
   const parts: Uint8Array[] = [];
@@ -42,4 +43,18 @@ test('a corrupt payload is E_RPM_PAYLOAD', async () => {
     c[Math.floor(c.length / 2) + 1]! ^= 0xff;
     await assert.rejects(collect(decompressPayload(f, c.subarray(0, c.length - 4))), (e: unknown) => isPhotonError(e) && e.code === 'E_RPM_PAYLOAD', f);
   }
+});
+
+test('xz with a SHA-256 check (as rpm writes payloads): re-framed and decoded, multi-block and multi-stream too', async () => {
+  for (const args of [['--check=sha256'], ['--check=sha256', '--block-size=3000'], ['--check=crc64'], ['--check=sha256', '-0']]) {
+    const xz = new Uint8Array((await run('xz', ['-c', ...args], { input: DATA })).stdout);
+    assert.ok(Buffer.from(DATA).equals(await collect(decompressPayload('xz', xz))), args.join(' '));
+    const reframed = xzWithoutStrongCheck(xz);
+    // xz itself accepts the re-framed stream.
+    assert.ok(Buffer.from(DATA).equals((await run('xz', ['-dc'], { input: reframed })).stdout), args.join(' '));
+  }
+  const one = new Uint8Array((await run('xz', ['-c', '--check=sha256'], { input: DATA })).stdout);
+  const two = Buffer.concat([one, new Uint8Array(4), one]);
+  assert.equal((await collect(decompressPayload('xz', two))).length, DATA.length * 2);
+  assert.throws(() => xzWithoutStrongCheck(one.subarray(0, one.length - 30)), (e: unknown) => isPhotonError(e));
 });
