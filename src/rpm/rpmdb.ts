@@ -17,6 +17,7 @@ import { createRequire } from 'node:module';
 import { readFileSync } from 'node:fs';
 import { mkdir, open, readFile, readdir, rm, stat, truncate } from 'node:fs/promises';
 import { posix } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import initSqlJs, { type Database, type SqlJsStatic, type SqlValue } from 'sql.js';
 import { PhotonError } from '../util/errors.ts';
 import { writeFileAtomic } from '../util/fs.ts';
@@ -81,8 +82,14 @@ let sqlJs: Promise<SqlJsStatic> | undefined;
 /** sql.js's wasm is loaded from its package by path: its own lookup relies on __dirname. */
 function sqlite(): Promise<SqlJsStatic> {
   sqlJs ??= (async () => {
-    const require = createRequire(import.meta.url);
-    const wasm = readFileSync(require.resolve('sql.js/dist/sql-wasm.wasm'));
+    let path: string;
+    try {
+      path = createRequire(import.meta.url).resolve('sql.js/dist/sql-wasm.wasm');
+    } catch {
+      // A bundle shipped without node_modules carries the wasm beside itself.
+      path = fileURLToPath(new URL('./sql-wasm.wasm', import.meta.url));
+    }
+    const wasm = readFileSync(path);
     return initSqlJs({ wasmBinary: wasm.buffer.slice(wasm.byteOffset, wasm.byteOffset + wasm.byteLength) as ArrayBuffer });
   })();
   return sqlJs;
