@@ -20,6 +20,9 @@ fi
 # The benchmark reads Debian's package index; make sure one is there.
 ls /var/lib/apt/lists/*_main_binary-amd64_Packages* >/dev/null 2>&1 || apt-get update -qq
 
+# Node 18 for the tests of what runs inside images (Debian 12 ships 18.20.4).
+bash scripts/node18.sh >/dev/null
+
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund --loglevel=error
 fi
