@@ -193,8 +193,9 @@ export async function* readCpio(
     if (size > maxFileSize) fail(`${what}: absurd size ${size}`);
     const data = await r.read(size);
     if (!data) return fail(`truncated in the data of ${what}`);
-    // Copy out of the shared chunk so callers may keep entries while the stream moves on.
-    return data.byteOffset === 0 && data.length === data.buffer.byteLength ? data : data.slice();
+    // Copy out of the shared chunk so callers may keep entries while the stream moves on
+    // (Uint8Array's slice: a Buffer's slice would still share memory).
+    return data.byteOffset === 0 && data.length === data.buffer.byteLength ? data : Uint8Array.prototype.slice.call(data);
   };
 
   for (;;) {

@@ -31,7 +31,8 @@ function craft(files: F[], payload: CpioEntry[]): Uint8Array {
   const body = writeCpio(payload);
   const sig = writeHeader(new Map([[SIGTAG.SIZE, i32([header.length + body.length])]]), { magic: true, region: 62 });
   const pad = new Uint8Array((8 - (sig.length % 8)) % 8);
-  return Buffer.concat([writeLead({ name: 'evil-1-1', arch: 1, os: 1, type: 0 }), sig, pad, header, body]);
+  // A plain Uint8Array: Buffer's slice() shares memory, and tests mutate copies.
+  return new Uint8Array(Buffer.concat([writeLead({ name: 'evil-1-1', arch: 1, os: 1, type: 0 }), sig, pad, header, body]));
 }
 
 function ent(name: string, data: string, mode = 0o100644): CpioEntry {
