@@ -20,12 +20,15 @@
  * (`rpm:entry`). Well-formedness checked: tag nesting, attribute syntax, entity names,
  * truncation. Errors are PhotonError 'E_XML' with a line number.
  */
+import * as BufferModule from 'node:buffer';
 import { PhotonError } from '../util/errors.ts';
 
 export interface XmlAttrs {
   /** The decoded value of attribute `name`, or undefined. */
   get(name: string): string | undefined;
   readonly count: number;
+  /** The tag's attribute text as written (between the element name and `>` or `/>`). */
+  raw(): string;
   name(i: number): string;
   value(i: number): string;
 }
@@ -85,13 +88,16 @@ export class XmlParser implements XmlAttrs {
   private pos = 0;
   /** Lines in text already discarded from `buf`, for error positions. */
   private linesBefore = 1;
-  private readonly decoder = new TextDecoder('utf-8', { fatal: true });
+  /** Bytes not yet turned into tokens: the tail of an unfinished token or UTF-8 sequence. */
+  private pending: Uint8Array = new Uint8Array(0);
   private readonly stack: string[] = [];
   private sawRoot = false;
   private readonly file: string | undefined;
   // The current tag's attributes as offsets into buf: [nameStart, nameEnd, valueStart, valueEnd].
   private attrOffsets: number[] = [];
   private attrN = 0;
+  private rawStart = 0;
+  private rawEnd = 0;
 
   constructor(private readonly handler: XmlHandler, options: XmlParserOptions = {}) {
     this.file = options.file;
@@ -101,6 +107,9 @@ export class XmlParser implements XmlAttrs {
 
   get count(): number {
     return this.attrN;
+  }
+  raw(): string {
+    return this.buf.slice(this.rawStart, this.rawEnd);
   }
   name(i: number): string {
     return this.buf.slice(this.attrOffsets[4 * i]!, this.attrOffsets[4 * i + 1]!);
@@ -121,34 +130,42 @@ export class XmlParser implements XmlAttrs {
   // --- feeding --------------------------------------------------------------------------------
 
   write(chunk: Uint8Array | string): void {
-    let text: string;
-    if (typeof chunk === 'string') text = chunk;
-    else {
-      try {
-        text = this.decoder.decode(chunk, { stream: true });
-      } catch (e) {
-        throw this.error('invalid UTF-8 in input', this.buf.length);
-      }
+    let bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    if (this.pending.length) bytes = Buffer.concat([this.pending, bytes]);
+    // Decode up to the last complete UTF-8 sequence; the rest waits for the next chunk.
+    let end = bytes.length;
+    let back = 0;
+    while (end > 0 && back < 4 && (bytes[end - 1]! & 0xc0) === 0x80) {
+      end--;
+      back++;
     }
-    if (this.pos > 0) {
-      this.countLines(0, this.pos);
-      this.buf = this.buf.slice(this.pos) + text;
-      this.pos = 0;
-    } else this.buf += text;
+    if (end > 0 && bytes[end - 1]! >= 0xc0) {
+      const lead = bytes[end - 1]!;
+      const need = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : 2;
+      if (back + 1 >= need) end += back;
+      else end--;
+    } else end += back;
+    const whole = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    if (!validUtf8(whole.subarray(0, end))) throw this.error('invalid UTF-8 in input', this.buf.length - this.pos);
+    if (this.pos > 0) this.countLines(0, this.pos);
+    // A string decoded from bytes is flat; concatenating the previous tail to the new text would
+    // make a rope, and charCodeAt on ropes is several times slower.
+    this.buf = whole.toString('utf8', 0, end);
+    this.pos = 0;
     this.parse();
+    const restBytes = this.pos >= this.buf.length ? 0 : Buffer.byteLength(this.buf.slice(this.pos));
+    this.pending = Uint8Array.prototype.slice.call(bytes, end - restBytes);
   }
 
   /** Signals the end of input; throws if the document is incomplete. */
   end(): void {
-    let tail: string;
-    try {
-      tail = this.decoder.decode();
-    } catch {
-      throw this.error('input ends inside a UTF-8 sequence', this.buf.length);
-    }
-    if (tail) this.write(tail);
+    if (this.pos < this.buf.length) this.countLines(0, this.pos);
     const rest = this.buf.slice(this.pos);
+    this.buf = rest;
+    this.pos = 0;
     if (rest.trimStart().startsWith('<')) throw this.error('unexpected end of input inside markup', this.buf.length);
+    const tail = this.pending.length - Buffer.byteLength(rest);
+    if (tail > 0) throw this.error('input ends inside a UTF-8 sequence', this.buf.length);
     if (this.stack.length) {
       throw this.error(`unexpected end of input: <${this.stack[this.stack.length - 1]}> is not closed`, this.buf.length);
     }
@@ -225,15 +242,17 @@ export class XmlParser implements XmlAttrs {
     const b = this.buf;
     const n = b.length;
     let p = lt + 1;
-    while (p < n) {
-      const c = b.charCodeAt(p);
-      if (isSpace(c) || c === GT || c === SLASH) break;
-      if (c === LT || c === EQ || c === QUOT || c === APOS || c === AMP) throw this.error(`invalid character '${b[p]}' in element name`, p);
-      p++;
-    }
+    // Fast path over the usual name characters (letters, digits, '_', '-', '.', ':' and all of
+    // non-ASCII); anything else ends the name and is checked once.
+    for (let c = b.charCodeAt(p); c > GT || (c >= 45 && c <= 58 && c !== SLASH); c = b.charCodeAt(++p));
     if (p >= n) return -1;
+    {
+      const c = b.charCodeAt(p);
+      if (!(isSpace(c) || c === GT || c === SLASH)) throw this.error(`invalid character '${b[p]}' in element name`, p);
+    }
     if (p === lt + 1) throw this.error("'<' not followed by an element name", lt);
     const name = b.slice(lt + 1, p);
+    this.rawStart = p;
     const o = this.attrOffsets;
     let count = 0;
     let selfClosing = false;
@@ -242,23 +261,20 @@ export class XmlParser implements XmlAttrs {
       if (p >= n) return -1;
       let c = b.charCodeAt(p);
       if (c === GT) {
-        p++;
+        this.rawEnd = p++;
         break;
       }
       if (c === SLASH) {
         if (p + 1 >= n) return -1;
         if (b.charCodeAt(p + 1) !== GT) throw this.error(`expected '>' after '/' in <${name}>`, p);
         selfClosing = true;
+        this.rawEnd = p;
         p += 2;
         break;
       }
       if (count > 0 && !isSpace(b.charCodeAt(p - 1))) throw this.error(`missing white space between attributes in <${name}>`, p);
       const ns = p;
-      while (p < n) {
-        c = b.charCodeAt(p);
-        if (c === EQ || isSpace(c) || c === GT || c === SLASH || c === LT || c === QUOT || c === APOS) break;
-        p++;
-      }
+      for (c = b.charCodeAt(p); c > GT || (c >= 45 && c <= 58 && c !== SLASH); c = b.charCodeAt(++p));
       if (p >= n) return -1;
       const ne = p;
       if (ne === ns) throw this.error(`unexpected '${b[p]}' in <${name}>`, p);
@@ -326,6 +342,19 @@ export class XmlParser implements XmlAttrs {
       return e < 0 ? -1 : e + 1;
     }
     throw this.error("unknown markup after '<!'", lt);
+  }
+}
+
+const fatalDecoder = new TextDecoder('utf-8', { fatal: true });
+// node:buffer's isUtf8 (SIMD) exists from Node 18.14; older releases validate by decoding.
+const nativeIsUtf8 = (BufferModule as { isUtf8?: (b: Uint8Array) => boolean }).isUtf8;
+function validUtf8(b: Uint8Array): boolean {
+  if (nativeIsUtf8) return nativeIsUtf8(b);
+  try {
+    fatalDecoder.decode(b);
+    return true;
+  } catch {
+    return false;
   }
 }
 
