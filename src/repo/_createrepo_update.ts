@@ -2,10 +2,16 @@
  * createrepo --update: what the previous metadata offers. Records are keyed by location href;
  * `locations` lists every file the old repomd.xml referenced, so that those no longer used can
  * be deleted after the new repomd.xml is in place.
+ *
+ * Old metadata that fails its checksums or does not parse is not an error: the packages are
+ * read again, which gives the right output, and the caller reports the warning.
  */
 import { access } from 'node:fs/promises';
+import type { RepoChangelog } from './dump.ts';
+import { readFilelists, readOther } from './filelists.ts';
 import type { PackageRecord } from './from-header.ts';
-import { readRepomd } from './repomd.ts';
+import { readPrimary, type RepoFile, type RepoPackage } from './primary.ts';
+import { dataPath, expectationOf, findData, readRepomd } from './repomd.ts';
 
 export interface PreviousRepo {
   records: Map<string, PackageRecord>;
@@ -21,9 +27,27 @@ export async function readPrevious(repomdPath: string, wantRecords: boolean): Pr
   try {
     const repomd = await readRepomd(repomdPath);
     locations = repomd.data.filter((d) => !d.locationBase).map((d) => d.location);
+    if (!wantRecords) return { records, locations };
+    const pri = findData(repomd, 'primary');
+    const fil = findData(repomd, 'filelists');
+    const oth = findData(repomd, 'other');
+    if (!pri || !fil || !oth) return { records, locations, warning: `${repomdPath}: lacks primary, filelists or other; every package read again` };
+    const intern = new Map<string, string>();
+    const packages: RepoPackage[] = [];
+    await readPrimary(dataPath(repomdPath, pri), (p) => packages.push(p), { expect: expectationOf(pri), intern });
+    const files = new Map<string, RepoFile[]>();
+    await readFilelists(dataPath(repomdPath, fil), (e) => files.set(e.pkgid, e.files), { expect: expectationOf(fil), intern });
+    const changelogs = new Map<string, RepoChangelog[]>();
+    await readOther(dataPath(repomdPath, oth), (e) => changelogs.set(e.pkgid, e.changelogs), { expect: expectationOf(oth), intern });
+    for (const pkg of packages) {
+      const filelist = files.get(pkg.pkgid);
+      const log = changelogs.get(pkg.pkgid);
+      // A package missing from filelists or other is read again rather than half reused.
+      if (filelist && log) records.set(pkg.location, { pkg, filelist, changelogs: log });
+    }
   } catch (e) {
-    return { records, locations, warning: `${repomdPath}: ${(e as Error).message}; not reused` };
+    records.clear();
+    return { records, locations, warning: `previous metadata not reused (${(e as Error).message}); every package read again` };
   }
-  void wantRecords;
   return { records, locations };
 }
