@@ -112,6 +112,7 @@ function primaryHandler(emit: (p: RepoPackage) => void, pool: Map<string, string
   let text = '';
   let fileType: RepoFileType = 'file';
   let list: DepField | undefined;
+  let listElement = '';
   const intern = (s: string): string => internString(pool, s);
 
   const h: XmlHandler = {
@@ -135,12 +136,19 @@ function primaryHandler(emit: (p: RepoPackage) => void, pool: Map<string, string
         case 'package':
           pkg = newPackage();
           return;
-        case 'name': case 'arch': case 'summary': case 'description': case 'packager': case 'url':
-          field = name;
-          break;
-        case 'rpm:license': case 'rpm:vendor': case 'rpm:group': case 'rpm:buildhost': case 'rpm:sourcerpm':
-          field = name.slice(4) as TextField;
-          break;
+        // Literal field names, not `name` itself: a property key made from parsed text would
+        // have to be looked up in V8's string table on every store.
+        case 'name': field = 'name'; break;
+        case 'arch': field = 'arch'; break;
+        case 'summary': field = 'summary'; break;
+        case 'description': field = 'description'; break;
+        case 'packager': field = 'packager'; break;
+        case 'url': field = 'url'; break;
+        case 'rpm:license': field = 'license'; break;
+        case 'rpm:vendor': field = 'vendor'; break;
+        case 'rpm:group': field = 'group'; break;
+        case 'rpm:buildhost': field = 'buildhost'; break;
+        case 'rpm:sourcerpm': field = 'sourcerpm'; break;
         case 'version':
           if (!pkg) return;
           pkg.epoch = intern(a.get('epoch') ?? '');
@@ -181,9 +189,14 @@ function primaryHandler(emit: (p: RepoPackage) => void, pool: Map<string, string
           field = 'file';
           break;
         }
-        default:
-          list = DEP_LISTS[name] ?? list;
+        default: {
+          const l = DEP_LISTS[name];
+          if (l !== undefined) {
+            list = l;
+            listElement = name;
+          }
           return;
+        }
       }
       if (!pkg) {
         field = undefined;
@@ -207,7 +220,7 @@ function primaryHandler(emit: (p: RepoPackage) => void, pool: Map<string, string
       if (name === 'package') {
         if (pkg) emit(pkg);
         pkg = undefined;
-      } else if (list !== undefined && DEP_LISTS[name] === list) list = undefined;
+      } else if (list !== undefined && name !== 'rpm:entry' && name === listElement) list = undefined;
     },
     text(t: string): void {
       text = text === '' ? t : text + t;

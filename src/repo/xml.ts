@@ -1,10 +1,10 @@
 /**
  * A streaming XML tokenizer tuned for RPM-md metadata (tens of MB, millions of small elements).
  *
- * Bytes are decoded to text with a streaming TextDecoder (so a chunk may end inside a UTF-8
- * sequence), and the tokenizer works on that text with indexOf, never concatenating per
- * character. Whatever follows the last complete token is kept and prefixed to the next chunk, so
- * chunk boundaries may fall anywhere, including inside a tag or an attribute value.
+ * Each chunk is validated as UTF-8 and decoded with Buffer#toString (flat strings, simdutf);
+ * the bytes after the last complete token (or UTF-8 sequence) are kept and prefixed to the next
+ * chunk, so chunk boundaries may fall anywhere, including inside a tag or a character. The
+ * tokenizer works on that text with indexOf, never concatenating per character.
  *
  * It is a SAX-style push parser: the handler sees `open`/`close`, and `text` only while it sets
  * `wantText`, because RPM-md is mostly indentation between elements and turning each run into a
