@@ -234,6 +234,29 @@ describe('createrepo --update', () => {
     assert.ok(Date.now() - t < 20000);
   });
 
+  it('keeps metadata other tools added (modifyrepo_c updateinfo) and removes orphans of a dead run', async () => {
+    const dir = await makeRepo('extra', { 'feat.rpm': 'feat' });
+    await createrepo(dir);
+    const info = join(root, 'updateinfo.xml');
+    await writeFile(info, '<?xml version="1.0" encoding="UTF-8"?>\n<updates></updates>\n');
+    await run('modifyrepo_c', [info, join(dir, 'repodata')]);
+    const orphan = join(dir, 'repodata', `${'0'.repeat(64)}-primary.xml.gz`);
+    await writeFile(orphan, gzipSync('<metadata/>'));
+    await createrepo(dir, { update: true });
+    const md = await readRepomd(join(dir, 'repodata', 'repomd.xml'));
+    const ui = findData(md, 'updateinfo');
+    assert.ok(ui, 'updateinfo is still referenced');
+    await stat(dataPath(join(dir, 'repodata', 'repomd.xml'), ui));
+    await assert.rejects(stat(orphan), /ENOENT/);
+    // createrepo_c reads the result, updateinfo included.
+    await run('createrepo_c', ['--no-database', '--quiet', '--update', '--keep-all-metadata', dir]);
+    assert.ok(findData(await readRepomd(join(dir, 'repodata', 'repomd.xml')), 'updateinfo'));
+    // A full run starts afresh.
+    await createrepo(dir);
+    assert.equal(findData(await readRepomd(join(dir, 'repodata', 'repomd.xml')), 'updateinfo'), undefined);
+    assert.equal((await listing(dir)).length, 4);
+  });
+
   it('damaged old metadata: the reader says E_REPO_CHECKSUM, --update reads everything again', async () => {
     const dir = await makeRepo('damaged', { 'feat.rpm': 'feat', 'packed.rpm': 'packed' });
     await createrepo(dir);

@@ -68,6 +68,12 @@ export interface CreaterepoResult {
 
 const EXTENSION: Record<CompressType, string> = { gz: '.gz', zstd: '.zst' };
 
+/** Names of the metadata files we write. */
+const OUR_FILE = /^[0-9a-f]{64}-(primary|filelists|other)\.xml\.(gz|zst)$/;
+
+/** RPMs read at once. */
+const READERS = 4;
+
 interface Candidate {
   href: string;
   path: string;
@@ -166,28 +172,35 @@ export async function createrepo(root: string, options: CreaterepoOptions = {}):
   const candidates = await findRpms(root);
   const previous = await readPrevious(repomdPath, options.update === true);
 
-  const records: PackageRecord[] = [];
-  let read = 0;
-  let reused = 0;
-  for (const c of candidates) {
+  const records: (PackageRecord | undefined)[] = new Array(candidates.length);
+  const toRead: number[] = [];
+  candidates.forEach((c, i) => {
     const old = previous.records.get(c.href);
     if (old && old.pkg.sizePackage === c.size && old.pkg.timeFile === c.mtime && old.pkg.checksumType === 'sha256') {
       const pkg = { ...old.pkg, location: c.href };
       delete pkg.locationBase;
       if (options.baseurl) pkg.locationBase = options.baseurl;
-      records.push({ ...old, pkg });
-      reused++;
-    } else {
-      records.push(await readRecord(c, options));
-      read++;
+      records[i] = { ...old, pkg };
+    } else toRead.push(i);
+  });
+  const reused = candidates.length - toRead.length;
+  const read = toRead.length;
+  // A few packages at a time: reading and hashing overlap, memory stays at a few RPMs.
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < toRead.length) {
+      const i = toRead[next++]!;
+      records[i] = await readRecord(candidates[i]!, options);
     }
-  }
+  };
+  await Promise.all(Array.from({ length: Math.min(READERS, toRead.length) }, worker));
 
   const timestamp = options.timestamp ?? Math.floor(Date.now() / 1000);
   const n = records.length;
-  const primary = [primaryStart(n), ...records.map((r) => primaryPackage(r.pkg)), PRIMARY_END].join('');
-  const filelists = [filelistsStart(n), ...records.map((r) => filelistsPackage(r.pkg, r.filelist)), FILELISTS_END].join('');
-  const other = [otherStart(n), ...records.map((r) => otherPackage(r.pkg, r.changelogs)), OTHER_END].join('');
+  const all = records as PackageRecord[];
+  const primary = [primaryStart(n), ...all.map((r) => primaryPackage(r.pkg)), PRIMARY_END].join('');
+  const filelists = [filelistsStart(n), ...all.map((r) => filelistsPackage(r.pkg, r.filelist)), FILELISTS_END].join('');
+  const other = [otherStart(n), ...all.map((r) => otherPackage(r.pkg, r.changelogs)), OTHER_END].join('');
   const files = await Promise.all([
     metadataFile('primary', primary, compressType, timestamp),
     metadataFile('filelists', filelists, compressType, timestamp),
@@ -200,7 +213,13 @@ export async function createrepo(root: string, options: CreaterepoOptions = {}):
       throw withFile(e, path);
     });
   }
-  const repomd = repomdXml(options.revision ?? String(timestamp), files.map((f) => f.record));
+  // Metadata other tools added (updateinfo, comps, modules) stays referenced, as with
+  // createrepo_c --update --keep-all-metadata; a full run starts a fresh repository.
+  const extra: RepomdRecord[] = previous.extra.filter((d) => !d.locationBase).map((d) => ({
+    type: d.type, checksum: d.checksum.value, checksumType: d.checksum.type, openChecksum: d.openChecksum?.value,
+    location: d.location, timestamp: d.timestamp, size: d.size, openSize: d.openSize, databaseVersion: d.databaseVersion,
+  }));
+  const repomd = repomdXml(options.revision ?? String(timestamp), [...files.map((f) => f.record), ...extra]);
   await writeFileAtomic(repomdPath, repomd).catch((e: unknown) => {
     throw withFile(e, repomdPath);
   });
@@ -216,10 +235,14 @@ export async function createrepo(root: string, options: CreaterepoOptions = {}):
   }
 
   const written = files.map((f) => f.record.location);
-  const keep = new Set(written);
+  const keep = new Set([...written, ...extra.map((e) => e.location)]);
   const removed: string[] = [];
-  for (const loc of previous.locations) {
-    if (keep.has(loc) || !loc.startsWith('repodata/') || loc.includes('..')) continue;
+  // What the old repomd.xml referenced, and our own files left behind by a run that died before
+  // its repomd.xml swap (content-addressed names nothing refers to).
+  const orphans = (await readdir(repodata).catch(() => [] as string[]))
+    .filter((name) => OUR_FILE.test(name)).map((name) => `repodata/${name}`);
+  for (const loc of new Set([...previous.locations, ...orphans])) {
+    if (keep.has(loc) || !loc.startsWith('repodata/') || loc.split('/').includes('..')) continue;
     await rm(join(root, loc), { force: true });
     removed.push(loc);
   }

@@ -204,12 +204,16 @@ export function otherPackage(p: PackageIdentity, changelogs: readonly RepoChange
 export interface RepomdRecord {
   type: string;
   checksum: string;
-  openChecksum: string;
+  /** Absent for an uncompressed file carried over from another tool. */
+  openChecksum?: string | undefined;
   /** Relative to the repository root: `repodata/<sum>-primary.xml.gz`. */
   location: string;
-  timestamp: number;
-  size: number;
-  openSize: number;
+  timestamp?: number | undefined;
+  size?: number | undefined;
+  openSize?: number | undefined;
+  /** Defaults to the repomd's checksum type. */
+  checksumType?: string | undefined;
+  databaseVersion?: number | undefined;
 }
 
 export function repomdXml(revision: string, records: readonly RepomdRecord[], checksumType = 'sha256'): string {
@@ -217,12 +221,14 @@ export function repomdXml(revision: string, records: readonly RepomdRecord[], ch
   out += `  <revision>${escapeText(revision)}</revision>\n`;
   for (const r of records) {
     out += `  <data type="${escapeAttr(r.type)}">\n`;
-    out += `    <checksum type="${checksumType}">${r.checksum}</checksum>\n`;
-    out += `    <open-checksum type="${checksumType}">${r.openChecksum}</open-checksum>\n`;
+    const type = escapeAttr(r.checksumType ?? checksumType);
+    out += `    <checksum type="${type}">${escapeText(r.checksum)}</checksum>\n`;
+    if (r.openChecksum !== undefined) out += `    <open-checksum type="${type}">${escapeText(r.openChecksum)}</open-checksum>\n`;
     out += `    <location href="${escapeAttr(r.location)}"/>\n`;
-    out += `    <timestamp>${r.timestamp}</timestamp>\n`;
-    out += `    <size>${r.size}</size>\n`;
-    out += `    <open-size>${r.openSize}</open-size>\n`;
+    if (r.timestamp !== undefined) out += `    <timestamp>${r.timestamp}</timestamp>\n`;
+    if (r.size !== undefined) out += `    <size>${r.size}</size>\n`;
+    if (r.openSize !== undefined) out += `    <open-size>${r.openSize}</open-size>\n`;
+    if (r.databaseVersion !== undefined) out += `    <database_version>${r.databaseVersion}</database_version>\n`;
     out += '  </data>\n';
   }
   return out + '</repomd>\n';
