@@ -135,6 +135,12 @@ before(async () => {
     packages.set(name, await readFile(b.file));
     await b.cleanup();
   }
+  // A source package: arch "src", no sourcerpm.
+  const top = join(root, 'srpm');
+  await mkdir(top);
+  await writeFile(join(top, 'tool.spec'), TOOL_SPEC);
+  await run('rpmbuild', ['-bs', '--quiet', '--define', `_topdir ${top}`, join(top, 'tool.spec')], { env: { ...process.env, SOURCE_DATE_EPOCH: '1700000000' } });
+  packages.set('srpm', await readFile(join(top, 'SRPMS', (await readdir(join(top, 'SRPMS')))[0]!)));
   packages.set('packed', await packRpm({
     name: 'packed', version: '2', release: '3', epoch: 1, arch: 'noarch', buildTime: 1700000000,
     summary: 'packed by photon', description: 'd\r\n& done', url: 'https://e.org/?a=1&b=2',
@@ -159,10 +165,12 @@ after(async () => {
 
 describe('createrepo vs createrepo_c', () => {
   it('writes primary, filelists and other byte for byte as createrepo_c 0.17 does', async () => {
-    const ours = await makeRepo('ours');
-    const theirs = await makeRepo('theirs');
+    const layout = { 'feat.rpm': 'feat', 'sub/tool.rpm': 'tool', 'packed.rpm': 'packed', 'sub/deeper/B.rpm': 'feat', 'SRPMS/tool.src.rpm': 'srpm' };
+    const ours = await makeRepo('ours', layout);
+    const theirs = await makeRepo('theirs', layout);
     const result = await createrepo(ours);
-    assert.equal(result.packages, 4);
+    assert.equal(result.packages, 5);
+    assert.match((await xmlOf(ours))['primary']!, /<arch>src<\/arch>/);
     await run('createrepo_c', ['--no-database', '--quiet', theirs]);
     const a = await xmlOf(ours);
     const b = await xmlOf(theirs);
