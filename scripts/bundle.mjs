@@ -1,6 +1,11 @@
 // Bundles the CLI into one file for Node 18 (Debian 12's nodejs), the runtime inside images.
+// The WebAssembly modules (sqlite, zstd) travel beside the bundle, where their loaders look.
 import { build } from 'esbuild';
+import { copyFileSync, mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
 
+const require = createRequire(import.meta.url);
+mkdirSync('dist', { recursive: true });
 await build({
   entryPoints: ['src/cli/photon.ts'],
   outfile: 'dist/photon.mjs',
@@ -8,6 +13,17 @@ await build({
   platform: 'node',
   target: 'node18',
   format: 'esm',
-  banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+  // CommonJS dependencies inside an ES module bundle still expect require and __dirname.
+  banner: {
+    js: [
+      "import { createRequire as __photonRequire } from 'node:module';",
+      "import { fileURLToPath as __photonPath } from 'node:url';",
+      'const require = __photonRequire(import.meta.url);',
+      'const __filename = __photonPath(import.meta.url);',
+      "const __dirname = __photonPath(new URL('.', import.meta.url));",
+    ].join('\n'),
+  },
   logLevel: 'warning',
 });
+copyFileSync(require.resolve('sql.js/dist/sql-wasm.wasm'), 'dist/sql-wasm.wasm');
+copyFileSync(require.resolve('@bokuweb/zstd-wasm').replace(/index\.node\.js$/, 'zstd.wasm'), 'dist/zstd.wasm');

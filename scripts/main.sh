@@ -52,7 +52,10 @@ rpm --dbpath "$keydb" -K "$stage"/repo/RPMS/noarch/*.rpm
 
 echo "==> installing photon-hello with Debian's dnf into a fresh root"
 root=$stage/root
-dnf -y -q --installroot "$root" --releasever 5.0 --setopt=reposdir=/nonexistent \
+# Debian's rpm keeps its database in ~/.rpmdb; Photon's is /var/lib/rpm. dnf's rpm reads
+# ~/.rpmmacros, so a private HOME points it where Photon (and our tools) look.
+mkdir -p "$stage/home" && echo '%_dbpath /var/lib/rpm' > "$stage/home/.rpmmacros"
+HOME=$stage/home dnf -y -q --installroot "$root" --releasever 5.0 --setopt=reposdir=/nonexistent \
   --setopt=cachedir="$stage/dnf-cache" \
   --repofrompath=demo,"file://$stage/repo" --repo demo \
   --setopt=demo.gpgcheck=1 --setopt=demo.repo_gpgcheck=1 \
@@ -63,7 +66,7 @@ echo "    photon reads:      $(photon rpm query --root "$root" -a | sort | tr '\
 echo "    installed files:   $(rpm --root "$root" --dbpath /var/lib/rpm -ql photon-hello | tr '\n' ' ')"
 echo "    greeting:          $(cat "$root/usr/share/photon-hello/greeting")"
 
-rm -rf "$stage/root" "$stage/keydb" "$stage/dnf-cache"
+rm -rf "$stage/root" "$stage/keydb" "$stage/dnf-cache" "$stage/home"
 rm -rf "$OUT" && mv "$stage" "$OUT"
 trap - EXIT
 echo "==> done: signed repository in $OUT/repo (key: $OUT/repo/RPM-GPG-KEY-photon)"

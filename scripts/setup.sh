@@ -8,6 +8,7 @@ APT_PACKAGES=(
   rpm createrepo-c dnf libsolv-tools   # oracles: rpm -K/-qp, rpmbuild, createrepo_c, dnf, rpmmd2solv
   gnupg xz-utils zstd bzip2 lz4 cpio   # keys for signing tests; compressors; Debian's Packages.lz4
   python3                              # ../shared/bench/debian-to-rpmmd.py
+  sqlite3                              # the rpmdb write-ahead-log tests replay a killed sqlite3 writer
 )
 missing=()
 for p in "${APT_PACKAGES[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done

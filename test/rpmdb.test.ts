@@ -15,6 +15,7 @@ import { INDEXES, indexRows } from '../src/rpm/_rpmdb_index.ts';
 import { buildRpm, cleanup, hostRpm, tempDir } from '../src/rpm/_rpmdb_testkit.ts';
 import { isPhotonError } from '../src/util/errors.ts';
 import { run } from '../src/util/run.ts';
+import { makeGpgKey } from './kit/gpg.ts';
 
 const repo = fileURLToPath(new URL('..', import.meta.url));
 const hasSqlite3 = spawnSync('sqlite3', ['-version']).status === 0;
@@ -93,6 +94,16 @@ describe('rpm writes, we read', () => {
     assert.deepEqual(db.whatRequires('bar').map((p) => p.name), ['foo']);
     assert.deepEqual(db.findByName('bar').map((p) => p.epoch), [1]);
     db.close();
+  });
+
+  test('query -a prints what rpm -qa prints, gpg-pubkey entries (no arch) included', async () => {
+    const root = await rpmInstalledRoot('r-pubkey');
+    const key = await makeGpgKey(work, 'query', { algo: 'ed25519' });
+    await hostRpm(root, ['--import', key.publicFile]);
+    const theirs = (await hostRpm(root, ['-qa'])).stdout.toString().trim().split('\n').sort();
+    assert.ok(theirs.some((l) => l.startsWith('gpg-pubkey-')), theirs.join(' '));
+    const ours = await run(process.execPath, ['--import', 'tsx', join(repo, 'src/cli/photon.ts'), 'rpm', 'query', '--root', root, '-a'], { cwd: repo });
+    assert.deepEqual(ours.stdout.toString().trim().split('\n').sort(), theirs);
   });
 
   test('our index rows for every table equal the rows rpm wrote', async () => {

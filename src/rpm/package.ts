@@ -274,10 +274,14 @@ export function packageInfo(h: Header): PackageInfo {
   };
 }
 
-/** `name-[epoch:]version-release.arch` as `rpm -q` prints it (no epoch, as rpm's default %{NEVRA} query). */
+/**
+ * `name-version-release.arch`, rpm's default query output (no epoch). Headers without an arch,
+ * such as rpm's gpg-pubkey entries, print without the `.arch` part, as rpm prints them.
+ */
 export function nevra(h: Header): string {
-  const i = packageInfo(h);
-  return `${i.name}-${i.version}-${i.release}.${i.arch}`;
+  const s = (tag: number) => getString(h, tag) ?? '';
+  const arch = s(TAG.ARCH);
+  return `${s(TAG.NAME)}-${s(TAG.VERSION)}-${s(TAG.RELEASE)}${arch ? `.${arch}` : ''}`;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -6,7 +6,7 @@
  */
 import { type Header, getBytes, getNumber, getNumbers, getString, getStrings } from '../formats/rpm-header.ts';
 import { formatDep } from './deps.ts';
-import { type DepKind, headerDeps, headerFiles } from './package.ts';
+import { type DepKind, headerDeps, headerFiles, nevra } from './package.ts';
 import { SIGTAG, TAG } from './tags.ts';
 
 const WEEKDAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
@@ -23,11 +23,6 @@ export function formatDate(seconds: number): string {
 export function formatDay(seconds: number): string {
   const d = new Date(seconds * 1000);
   return `${WEEKDAYS[d.getDay()]} ${MONTHS[d.getMonth()]} ${p2(d.getDate())} ${d.getFullYear()}`;
-}
-
-/** `name-version-release.arch`, rpm's default query output. */
-export function formatNevra(h: Header): string {
-  return `${getString(h, TAG.NAME) ?? ''}-${getString(h, TAG.VERSION) ?? ''}-${getString(h, TAG.RELEASE) ?? ''}.${getString(h, TAG.ARCH) ?? ''}`;
 }
 
 const PUBKEY_ALGO: Record<number, string> = { 1: 'RSA', 2: 'RSA', 3: 'RSA', 16: 'ELGAMAL', 17: 'DSA', 18: 'ECDH', 19: 'ECDSA', 22: 'EdDSA' };
@@ -209,7 +204,7 @@ export interface QuerySelection {
  */
 export function formatQuery(h: Header, sel: QuerySelection, sig?: Header): string {
   const any = sel.info || sel.list || sel.requires || sel.provides || sel.scripts || sel.changelog;
-  if (!any) return formatNevra(h) + '\n';
+  if (!any) return nevra(h) + '\n';
   let out = '';
   if (sel.info) out += formatInfo(h, sig);
   if (sel.requires) out += formatDeps(h, 'requires');
@@ -249,7 +244,7 @@ export function queryJson(h: Header): Record<string, unknown> {
     Version: s(TAG.VERSION),
     Release: s(TAG.RELEASE),
     Arch: s(TAG.ARCH),
-    NEVRA: formatNevra(h),
+    NEVRA: nevra(h),
     Summary: s(TAG.SUMMARY),
     Description: s(TAG.DESCRIPTION),
     License: s(TAG.LICENSE),
