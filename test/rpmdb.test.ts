@@ -38,7 +38,11 @@ before(async () => {
         'echo data > $RPM_BUILD_ROOT/usr/share/foo/data',
       ],
       files: ['%config(noreplace) /etc/foo.conf', '/usr/bin/foo', '%dir /usr/share/foo', '/usr/share/foo/link', '/usr/share/foo/data'],
-      scripts: { post: ['echo "post $1" > /tmp/foo-post'], 'triggerin -- bar': ['true'] },
+      scripts: {
+        post: ['echo "post $1" > /tmp/foo-post'], 'triggerin -- bar': ['true'],
+        // File triggers fill the Filetriggername/Transfiletriggername indexes (once mis-numbered).
+        'filetriggerin -- /usr/share': ['true'], 'transfiletriggerin -- /usr/lib': ['true'],
+      },
     }),
     await buildRpm(work, {
       name: 'bar', version: '2.1', release: '3', epoch: 1, arch: 'x86_64',

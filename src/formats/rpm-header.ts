@@ -63,7 +63,8 @@ export interface Header {
   raw: Uint8Array;
 }
 
-const ALIGN: Record<TagType, number> = {
+/** Each type's data alignment within the store. */
+export const ALIGN: Record<TagType, number> = {
   [TagType.NULL]: 1, [TagType.CHAR]: 1, [TagType.INT8]: 1, [TagType.INT16]: 2, [TagType.INT32]: 4,
   [TagType.INT64]: 8, [TagType.STRING]: 1, [TagType.BIN]: 1, [TagType.STRING_ARRAY]: 1, [TagType.I18NSTRING]: 1,
 };
@@ -192,7 +193,8 @@ function readValue(
   }
 }
 
-function encodeValue(v: HeaderValue): { bytes: Uint8Array; count: number } {
+/** A value's bytes in the data store and its index count. */
+export function encodeValue(v: HeaderValue): { bytes: Uint8Array; count: number } {
   switch (v.type) {
     case TagType.NULL:
       return { bytes: new Uint8Array(0), count: 0 };
@@ -222,6 +224,52 @@ function encodeValue(v: HeaderValue): { bytes: Uint8Array; count: number } {
   }
 }
 
+/**
+ * Lays out entries in ascending tag order, as rpm does, with their data starting at store offset
+ * `dataStart`, each value aligned to its type's size. Returns the index records and the data
+ * (padding included) that follows `dataStart`.
+ */
+export function layoutEntries(entries: ReadonlyMap<number, HeaderValue>, dataStart: number): { index: Uint8Array; data: Uint8Array[]; end: number } {
+  const tags = [...entries.keys()].sort((a, b) => a - b);
+  const index = new Uint8Array(tags.length * 16);
+  const idv = new DataView(index.buffer);
+  const data: Uint8Array[] = [];
+  let dl = dataStart;
+  tags.forEach((tag, slot) => {
+    const v = entries.get(tag)!;
+    const { bytes, count } = encodeValue(v);
+    const pad = (ALIGN[v.type] - (dl % ALIGN[v.type])) % ALIGN[v.type];
+    if (pad) {
+      data.push(new Uint8Array(pad));
+      dl += pad;
+    }
+    idv.setUint32(slot * 16, tag);
+    idv.setUint32(slot * 16 + 4, v.type);
+    idv.setUint32(slot * 16 + 8, dl);
+    idv.setUint32(slot * 16 + 12, count);
+    data.push(bytes);
+    dl += bytes.length;
+  });
+  return { index, data, end: dl };
+}
+
+/** Concatenates il, dl, the index parts and the data parts into one header (no magic). */
+export function assembleHeader(il: number, dl: number, parts: readonly Uint8Array[], magic = false): Uint8Array {
+  if (il > MAX_ENTRIES || dl > MAX_DATA) throw new PhotonError('E_RPM_HEADER', `header too large (${il} entries, ${dl} bytes)`);
+  const prefix = magic ? 8 : 0;
+  const out = new Uint8Array(prefix + 8 + il * 16 + dl);
+  if (magic) out.set(HEADER_MAGIC, 0);
+  const dv = new DataView(out.buffer);
+  dv.setUint32(prefix, il);
+  dv.setUint32(prefix + 4, dl);
+  let p = prefix + 8;
+  for (const part of parts) {
+    out.set(part, p);
+    p += part.length;
+  }
+  return out;
+}
+
 export interface WriteOptions {
   /** Prefix the 8-byte magic (package files) or not (rpmdb blobs). */
   magic: boolean;
@@ -229,62 +277,24 @@ export interface WriteOptions {
   region?: number;
 }
 
-/**
- * Serialises entries in ascending tag order, as rpm does, each aligned to its type's size;
- * the region's trailer goes last so that it closes the immutable data.
- */
+/** Serialises a header; a region's trailer goes last, so that it closes the immutable data. */
 export function writeHeader(entries: ReadonlyMap<number, HeaderValue>, opts: WriteOptions): Uint8Array {
-  const tags = [...entries.keys()].sort((a, b) => a - b);
-  const il = tags.length + (opts.region !== undefined ? 1 : 0);
-  const index = new Uint8Array(il * 16);
-  const idv = new DataView(index.buffer);
-  const chunks: Uint8Array[] = [];
-  let dl = 0;
-  let slot = opts.region !== undefined ? 1 : 0;
-  for (const tag of tags) {
-    const v = entries.get(tag)!;
-    const { bytes, count } = encodeValue(v);
-    const pad = (ALIGN[v.type] - (dl % ALIGN[v.type])) % ALIGN[v.type];
-    if (pad) {
-      chunks.push(new Uint8Array(pad));
-      dl += pad;
-    }
-    idv.setUint32(slot * 16, tag);
-    idv.setUint32(slot * 16 + 4, v.type);
-    idv.setUint32(slot * 16 + 8, dl);
-    idv.setUint32(slot * 16 + 12, count);
-    chunks.push(bytes);
-    dl += bytes.length;
-    slot++;
-  }
-  if (opts.region !== undefined) {
-    const trailer = new Uint8Array(16);
-    const tdv = new DataView(trailer.buffer);
-    tdv.setUint32(0, opts.region);
-    tdv.setUint32(4, TagType.BIN);
-    tdv.setInt32(8, -il * 16);
-    tdv.setUint32(12, 16);
-    idv.setUint32(0, opts.region);
-    idv.setUint32(4, TagType.BIN);
-    idv.setUint32(8, dl);
-    idv.setUint32(12, 16);
-    chunks.push(trailer);
-    dl += 16;
-  }
-  if (il > MAX_ENTRIES || dl > MAX_DATA) throw new PhotonError('E_RPM_HEADER', `header too large (${il} entries, ${dl} bytes)`);
-  const prefix = opts.magic ? 8 : 0;
-  const out = new Uint8Array(prefix + 8 + index.length + dl);
-  if (opts.magic) out.set(HEADER_MAGIC, 0);
-  const odv = new DataView(out.buffer);
-  odv.setUint32(prefix, il);
-  odv.setUint32(prefix + 4, dl);
-  out.set(index, prefix + 8);
-  let p = prefix + 8 + index.length;
-  for (const c of chunks) {
-    out.set(c, p);
-    p += c.length;
-  }
-  return out;
+  const { index, data, end } = layoutEntries(entries, 0);
+  if (opts.region === undefined) return assembleHeader(entries.size, end, [index, ...data], opts.magic);
+  const il = entries.size + 1;
+  const region = new Uint8Array(16);
+  const rdv = new DataView(region.buffer);
+  rdv.setUint32(0, opts.region);
+  rdv.setUint32(4, TagType.BIN);
+  rdv.setUint32(8, end);
+  rdv.setUint32(12, 16);
+  const trailer = new Uint8Array(16);
+  const tdv = new DataView(trailer.buffer);
+  tdv.setUint32(0, opts.region);
+  tdv.setUint32(4, TagType.BIN);
+  tdv.setInt32(8, -il * 16);
+  tdv.setUint32(12, 16);
+  return assembleHeader(il, end + 16, [region, index, ...data, trailer], opts.magic);
 }
 
 /** Typed accessors: undefined when the tag is absent, E_RPM_HEADER when it has another type. */

@@ -7,7 +7,7 @@
 import { endianness } from 'node:os';
 import { type Header, type HeaderValue, TagType } from '../formats/rpm-header.ts';
 import { RPMSENSE, parseRich, type RichDep } from './deps.ts';
-import { TAG } from './rpmdb-blob.ts';
+import { TAG } from './tags.ts';
 
 export interface IndexSpec {
   table: string;

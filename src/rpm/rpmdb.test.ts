@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { type HeaderValue, TagType, parseHeader, writeHeader } from '../formats/rpm-header.ts';
 import { isPhotonError } from '../util/errors.ts';
 import { INDEXES, indexRows } from './_rpmdb_index.ts';
-import { appendEntries, buildInstalledHeader, mergedSignatureEntries, TAG } from './rpmdb-blob.ts';
+import { appendEntries, buildInstalledHeader, mergedSignatureEntries } from './rpmdb-blob.ts';
+import { TAG } from './tags.ts';
 import { openRpmdb } from './rpmdb.ts';
 
 const str = (value: string): HeaderValue => ({ type: TagType.STRING, value });

@@ -25,7 +25,7 @@ import { type Header, getNumber, getNumbers, getString, getStrings, parseHeader 
 import { INDEXES, indexRows, schemaStatements } from './_rpmdb_index.ts';
 import { lockRpmdb } from './_rpmdb_lock.ts';
 import { applyWal } from './_rpmdb_wal.ts';
-import { TAG } from './rpmdb-blob.ts';
+import { TAG } from './tags.ts';
 
 export { buildInstalledHeader, type InstallStamp, type PackageHeaders } from './rpmdb-blob.ts';
 
