@@ -9,6 +9,7 @@ APT_PACKAGES=(
   gnupg xz-utils zstd bzip2 lz4 cpio   # keys for signing tests; compressors; Debian's Packages.lz4
   python3                              # ../shared/bench/debian-to-rpmmd.py
   sqlite3                              # the rpmdb write-ahead-log tests replay a killed sqlite3 writer
+  python3-rpm                          # rpm's own tag numbers, checked against our table
 )
 missing=()
 for p in "${APT_PACKAGES[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done

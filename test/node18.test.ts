@@ -1,0 +1,75 @@
+/**
+ * The tools that run inside images run on Debian 12's Node.js 18, bundled (no node_modules).
+ * This drives the esbuild bundle under Node 18.20.4 through a whole cycle — pack, sign,
+ * createrepo, install, query, erase — and checks each step with Debian's own tools.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { run } from '../src/util/run.ts';
+import { makeGpgKey, type GpgKey } from './kit/gpg.ts';
+
+const repo = fileURLToPath(new URL('..', import.meta.url));
+let node18: string;
+let work: string;
+let key: GpgKey;
+
+const photon18 = (args: string[]) => run(node18, [join(repo, 'dist/photon.mjs'), ...args], { cwd: repo });
+const rpmRoot = (root: string, args: string[]) => run('rpm', ['--root', root, '--dbpath', '/var/lib/rpm', ...args]);
+const lines = (b: Buffer) => b.toString().trim().split('\n').filter(Boolean).sort();
+
+before(async () => {
+  node18 = (await run('bash', [join(repo, 'scripts/node18.sh')])).stdout.toString().trim();
+  assert.match((await run(node18, ['--version'])).stdout.toString(), /^v18\./);
+  await run(process.execPath, [join(repo, 'scripts/bundle.mjs')], { cwd: repo });
+  work = await mkdtemp(join(tmpdir(), 'photon-node18-'));
+  key = await makeGpgKey(work, 'node18', { algo: 'ed25519' });
+});
+
+after(async () => {
+  await rm(work, { recursive: true, force: true });
+});
+
+async function packExample(name: string, out: string): Promise<void> {
+  const args = (await readFile(join(repo, 'examples', name, 'pack.args'), 'utf8')).split('\n').filter(Boolean);
+  await photon18(['rpm', 'pack', '-C', join(repo, 'examples', name, 'root'), '-o', out, ...args]);
+}
+
+test('pack, sign, createrepo, install, query and erase under Node 18 from the bundle', async () => {
+  const rpms = join(work, 'repo', 'RPMS');
+  await run('mkdir', ['-p', rpms]);
+  const files = [join(rpms, 'photon-release.rpm'), join(rpms, 'photon-hello.rpm')];
+  await packExample('photon-release', files[0]!);
+  await packExample('photon-hello', files[1]!);
+
+  // Debian's rpm names the packages as our query does, and accepts our digests and signatures.
+  for (const f of files) {
+    assert.equal((await photon18(['rpm', 'query', '-p', f])).stdout.toString(), (await run('rpm', ['-qp', f])).stdout.toString());
+  }
+  await photon18(['rpm', 'sign', '--key', key.secretFile, ...files]);
+  const keydb = join(work, 'keydb');
+  await run('rpm', ['--dbpath', keydb, '--import', key.publicFile]);
+  const k = await run('rpm', ['--dbpath', keydb, '-K', ...files]);
+  assert.equal(lines(k.stdout).filter((l) => l.endsWith('digests signatures OK')).length, 2, k.stdout.toString());
+
+  // Repository metadata, signed; gpg checks the signature.
+  await photon18(['createrepo', '-q', '--sign-key', key.secretFile, join(work, 'repo')]);
+  const repodata = join(work, 'repo', 'repodata');
+  assert.ok((await readdir(repodata)).some((f) => f.endsWith('-primary.xml.gz')));
+  await run('gpg', ['--homedir', key.home, '--verify', join(repodata, 'repomd.xml.asc'), join(repodata, 'repomd.xml')]);
+
+  // Install into a fresh root: rpm reads our rpmdb, verifies the files, and agrees with our query.
+  const root = join(work, 'root');
+  await photon18(['rpm', 'install', '--root', root, ...files]);
+  assert.deepEqual(lines((await rpmRoot(root, ['-qa'])).stdout), ['photon-hello-1.0-1.ph5.noarch', 'photon-release-5.0-1.ph5.noarch']);
+  const verify = await rpmRoot(root, ['-Va']);
+  assert.equal(verify.stdout.toString(), '', 'rpm -Va reports no differences');
+  assert.deepEqual(lines((await photon18(['rpm', 'query', '--root', root, '-a'])).stdout), lines((await rpmRoot(root, ['-qa'])).stdout));
+  assert.equal(await readFile(join(root, 'usr/share/photon-hello/greeting'), 'utf8'), 'Hello from Photon OS\n');
+
+  await photon18(['rpm', 'erase', '--root', root, 'photon-hello']);
+  assert.deepEqual(lines((await rpmRoot(root, ['-qa'])).stdout), ['photon-release-5.0-1.ph5.noarch']);
+});
