@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 APT_PACKAGES=(
   rpm createrepo-c dnf libsolv-tools   # oracles: rpm -K/-qp, rpmbuild, createrepo_c, dnf, rpmmd2solv
   gnupg xz-utils zstd bzip2 lz4 cpio   # keys for signing tests; compressors; Debian's Packages.lz4
-  python3                              # ../shared/bench/debian-to-rpmmd.py
+  python3 time                         # ../shared/bench/debian-to-rpmmd.py; /usr/bin/time for peers' peak RSS
   sqlite3                              # the rpmdb write-ahead-log tests replay a killed sqlite3 writer
   python3-rpm                          # rpm's own tag numbers, checked against our table
 )
