@@ -8,6 +8,7 @@ const VERBS: Record<string, () => Promise<{ main(argv: string[]): Promise<number
   query: () => import('./rpm-query.ts'),
   pack: () => import('./rpm-pack.ts'),
   sign: () => import('./rpm-sign.ts'),
+  checksig: () => import('./rpm-checksig.ts'),
   install: () => import('./rpm-install.ts'),
   erase: () => import('./rpm-erase.ts'),
 };
