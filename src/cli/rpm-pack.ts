@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { PhotonError, withFile } from '../util/errors.ts';
 import { writeFileAtomic } from '../util/fs.ts';
 import { compressionFromName } from '../formats/compress.ts';
+import { parseChangelog } from '../rpm/changelog.ts';
 import { type PackSpec, type ScriptName, packRpm } from '../rpm/pack.ts';
 import { type OptionSpec, all, one, parseArgs } from './args.ts';
 
@@ -34,6 +35,7 @@ const SPEC: OptionSpec = {
   doc: { value: true, multiple: true },
   ghost: { value: true, multiple: true },
   script: { value: true, multiple: true },
+  changelog: { value: true },
   compression: { value: true },
   owner: { value: true, multiple: true },
 };
@@ -43,7 +45,7 @@ const USAGE =
   '[--summary S] [--description D] [--license L] [--url U] [--requires DEP]... [--provides DEP]... ' +
   '[--conflicts|--obsoletes|--recommends|--suggests|--supplements|--enhances DEP]... [--config PATH]... ' +
   '[--config-noreplace PATH]... [--doc PATH]... [--script pre|post|preun|postun|pretrans|posttrans=FILE]... ' +
-  '[--compression zstd|gzip|none] [--owner PATH=USER:GROUP]...';
+  '[--changelog FILE] [--compression zstd|gzip|none] [--owner PATH=USER:GROUP]...';
 
 const SCRIPT_NAMES = new Set(['pre', 'post', 'preun', 'postun', 'pretrans', 'posttrans']);
 
@@ -103,6 +105,13 @@ export async function main(argv: string[]): Promise<number> {
     scripts[name as ScriptName] = parsed.interpreter !== undefined ? { body: parsed.body, interpreter: parsed.interpreter } : { body: parsed.body };
   }
   spec.scripts = scripts;
+  const changelog = one(args, 'changelog');
+  if (changelog !== undefined) {
+    const text = await readFile(changelog, 'utf8').catch((e: unknown) => {
+      throw withFile(e, changelog);
+    });
+    spec.changelog = parseChangelog(text, changelog);
+  }
   const compression = one(args, 'compression');
   if (compression !== undefined) spec.compression = compressionFromName(compression);
 
