@@ -18,6 +18,7 @@ import { readPackageFile } from '../src/rpm/package.ts';
 import { FEATURE_SPEC, rpmbuild } from '../src/rpm/_rpmbuild_testkit.ts';
 import { PhotonError } from '../src/util/errors.ts';
 import { run } from '../src/util/run.ts';
+import { gpg, makeGpgKey } from './kit/gpg.ts';
 
 const TOOL_SPEC = `
 Name: tool
@@ -312,17 +313,12 @@ describe('createrepo: bad input and atomicity', () => {
 
 describe('createrepo: signing, compression, CLI', () => {
   it('--sign-key writes repomd.xml.asc that gpg verifies; an unsigned rerun removes it', async () => {
-    const home = join(root, 'gnupg');
-    await mkdir(home, { mode: 0o700 });
-    const gpg = (args: string[]) => run('gpg', ['--homedir', home, '--batch', '--pinentry-mode', 'loopback', '--passphrase', '', ...args]);
-    await gpg(['--quick-gen-key', 'Repo Signer <repo@example.com>', 'rsa2048', 'sign', 'never']);
-    const secretFile = join(root, 'repo.sec.asc');
-    await writeFile(secretFile, (await gpg(['--export-secret-keys', '--armor'])).stdout);
+    const { home, secretFile } = await makeGpgKey(root, 'repo');
     const dir = await makeRepo('signed', { 'feat.rpm': 'feat' });
     assert.equal(await cli(['-q', '--sign-key', secretFile, dir]), 0);
     const repomd = join(dir, 'repodata', 'repomd.xml');
     assert.match(await readFile(`${repomd}.asc`, 'utf8'), /^-----BEGIN PGP SIGNATURE-----/);
-    const v = await gpg(['--verify', `${repomd}.asc`, repomd]);
+    const v = await gpg(home, ['--verify', `${repomd}.asc`, repomd]);
     assert.match(v.stderr.toString(), /Good signature/);
     // Our own armor of the key, as a dnf test would hand it over.
     assert.match(armor('PUBLIC KEY BLOCK', readSecretKey(await readFile(secretFile)).publicKey.packets), /PUBLIC KEY BLOCK/);

@@ -15,6 +15,7 @@ import { packRpm } from '../src/rpm/pack.ts';
 import { signPackage } from '../src/rpm/sign.ts';
 import { PhotonError } from '../src/util/errors.ts';
 import { run } from '../src/util/run.ts';
+import { makeGpgKey } from './kit/gpg.ts';
 
 let root = '';
 let repo = '';
@@ -33,11 +34,8 @@ async function dnf(installroot: string, extra: string[], ...pkgs: string[]) {
 
 before(async () => {
   root = await mkdtemp(join(tmpdir(), 'photon-dnf-'));
-  const home = join(root, 'gnupg');
-  await mkdir(home, { mode: 0o700 });
-  const gpg = (args: string[]) => run('gpg', ['--homedir', home, '--batch', '--pinentry-mode', 'loopback', '--passphrase', '', ...args]);
-  await gpg(['--quick-gen-key', 'Photon Test Repo <repo@photon.invalid>', 'rsa2048', 'sign', 'never']);
-  key = readSecretKey((await gpg(['--export-secret-keys', '--armor'])).stdout);
+  key = readSecretKey((await makeGpgKey(root, 'repo')).secretArmored);
+  // Our own armor of the public key, as a distribution would ship it.
   pubFile = join(root, 'RPM-GPG-KEY-test');
   await writeFile(pubFile, armor('PUBLIC KEY BLOCK', key.publicKey.packets));
 

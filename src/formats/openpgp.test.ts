@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { gpg, makeGpgKey, type GpgKey } from '../../test/kit/gpg.ts';
+import { mutate, onlyPhotonErrors, prng } from '../../test/kit/random.ts';
+import { cleanup, tempDir } from '../../test/kit/tmp.ts';
 import { PhotonError } from '../util/errors.ts';
 import { run } from '../util/run.ts';
 import {
@@ -10,49 +12,22 @@ import {
   type PublicKey, type SecretKey,
 } from './openpgp.ts';
 
-/** A throw-away gpg home with one key, exported both ways. */
-interface GpgKey {
-  home: string;
-  secretArmored: string;
-  publicArmored: string;
-  fingerprint: string;
-}
-
 let root = '';
-
-async function gpg(home: string, args: string[], allowFailure = false): Promise<{ status: number; stdout: string; stderr: string }> {
-  const r = await run('gpg', ['--homedir', home, '--batch', '--no-tty', ...args], { allowFailure });
-  return { status: r.status, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
-}
-
-async function makeKey(name: string, algo: string, passphrase = '', extraSubkey?: string): Promise<GpgKey> {
-  const home = join(root, name);
-  await run('mkdir', ['-m', '700', home]);
-  const pass = ['--pinentry-mode', 'loopback', '--passphrase', passphrase];
-  await gpg(home, [...pass, '--quick-gen-key', `${name} <${name}@example.com>`, algo, extraSubkey ? 'cert' : 'sign', 'never']);
-  const listing = await gpg(home, ['--with-colons', '--list-keys']);
-  const fingerprint = (/^fpr:+([0-9A-F]{40}):/m.exec(listing.stdout)?.[1] ?? '').toLowerCase();
-  if (extraSubkey) await gpg(home, [...pass, '--quick-add-key', fingerprint, extraSubkey, 'sign', 'never']);
-  const secretArmored = (await gpg(home, [...pass, '--export-secret-keys', '--armor'])).stdout;
-  const publicArmored = (await gpg(home, ['--export', '--armor'])).stdout;
-  return { home, secretArmored, publicArmored, fingerprint };
-}
-
 let rsa: GpgKey;
 let ed: GpgKey;
 let rsaSub: GpgKey;
 
 before(async () => {
-  root = await mkdtemp(join(tmpdir(), 'photon-openpgp-'));
+  root = await tempDir('openpgp');
   [rsa, ed, rsaSub] = await Promise.all([
-    makeKey('rsa', 'rsa2048'),
-    makeKey('ed', 'ed25519'),
-    makeKey('sub', 'ed25519', '', 'rsa2048'),
+    makeGpgKey(root, 'rsa', { algo: 'rsa2048' }),
+    makeGpgKey(root, 'ed', { algo: 'ed25519' }),
+    makeGpgKey(root, 'sub', { algo: 'ed25519', signingSubkey: 'rsa2048' }),
   ]);
 });
 
 after(async () => {
-  await rm(root, { recursive: true, force: true });
+  await cleanup(root);
 });
 
 const DATA = new TextEncoder().encode('Photon OS\nsome bytes to sign\n');
@@ -61,7 +36,8 @@ async function gpgVerify(home: string, data: Uint8Array, sig: Uint8Array): Promi
   const dir = await mkdtemp(join(root, 'v-'));
   await writeFile(join(dir, 'file'), data);
   await writeFile(join(dir, 'file.sig'), sig);
-  return gpg(home, ['--verify', join(dir, 'file.sig'), join(dir, 'file')], true);
+  const r = await gpg(home, ['--verify', join(dir, 'file.sig'), join(dir, 'file')], { allowFailure: true });
+  return { status: r.status, stderr: r.stderr.toString() };
 }
 
 async function gpgSign(home: string, data: Uint8Array, digest = 'SHA256'): Promise<Uint8Array> {
@@ -110,15 +86,15 @@ describe('readSecretKey / readPublicKeys', () => {
   });
 
   it('rejects a passphrase-protected key with E_PGP_KEY_ENCRYPTED', async () => {
-    const locked = await makeKey('locked', 'rsa2048', 'secret words');
+    const locked = await makeGpgKey(root, 'locked', { algo: 'rsa2048', passphrase: 'secret words' });
     assert.throws(() => readSecretKey(locked.secretArmored), (e: unknown) => e instanceof PhotonError && e.code === 'E_PGP_KEY_ENCRYPTED' && /passphrase/.test(e.message));
-    const lockedEd = await makeKey('locked-ed', 'ed25519', 'secret words');
+    const lockedEd = await makeGpgKey(root, 'locked-ed', { algo: 'ed25519', passphrase: 'secret words' });
     assert.throws(() => readSecretKey(lockedEd.secretArmored), { code: 'E_PGP_KEY_ENCRYPTED' });
   });
 
   it('rejects a public key given as secret, and an unsupported algorithm', async () => {
     assert.throws(() => readSecretKey(rsa.publicArmored), { code: 'E_PGP_NOT_SECRET' });
-    const dsa = await makeKey('dsa', 'dsa2048');
+    const dsa = await makeGpgKey(root, 'dsa', { algo: 'dsa2048' });
     assert.throws(() => readSecretKey(dsa.secretArmored), { code: 'E_PGP_UNSUPPORTED' });
     assert.equal(readPublicKeys(dsa.publicArmored)[0]?.algorithm, 17);
   });
@@ -215,10 +191,10 @@ describe('armor', () => {
       assert.equal(readPublicKeys(pub)[0]?.fingerprint, k.fingerprint);
       const dir = await mkdtemp(join(root, 'imp-'));
       await writeFile(join(dir, 'pub.asc'), pub);
-      await run('mkdir', ['-m', '700', join(dir, 'gnupg')]);
-      const imp = await gpg(join(dir, 'gnupg'), ['--import', join(dir, 'pub.asc')], true);
-      assert.equal(imp.status, 0, imp.stderr);
-      assert.match(imp.stderr, /imported: 1/);
+      await mkdir(join(dir, 'gnupg'), { mode: 0o700 });
+      const imp = await gpg(join(dir, 'gnupg'), ['--import', join(dir, 'pub.asc')], { allowFailure: true });
+      assert.equal(imp.status, 0, imp.stderr.toString());
+      assert.match(imp.stderr.toString(), /imported: 1/);
       const rpm = await run('rpm', ['--dbpath', join(dir, 'rpmdb'), '--import', join(dir, 'pub.asc')], { allowFailure: true });
       assert.equal(rpm.status, 0, rpm.stderr.toString());
       const q = await run('rpm', ['--dbpath', join(dir, 'rpmdb'), '-q', 'gpg-pubkey'], { allowFailure: true });
@@ -228,41 +204,6 @@ describe('armor', () => {
 });
 
 describe('robustness', () => {
-  /** Deterministic, so a failure reproduces: mulberry32. */
-  function prng(seed: number): () => number {
-    let a = seed >>> 0;
-    return () => {
-      a = (a + 0x6d2b79f5) >>> 0;
-      let t = a;
-      t = Math.imul(t ^ (t >>> 15), t | 1);
-      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
-  }
-
-  function mutate(rand: () => number, input: Uint8Array): Uint8Array {
-    let b = input.slice();
-    const edits = 1 + Math.floor(rand() * 4);
-    for (let i = 0; i < edits; i++) {
-      const op = Math.floor(rand() * 5);
-      const at = Math.floor(rand() * b.length);
-      if (op === 0) b = b.subarray(0, at); // truncate
-      else if (op === 1 && b.length) b[at] = Math.floor(rand() * 256); // random byte
-      else if (op === 2 && b.length) b[at] = (b[at] as number) ^ (1 << Math.floor(rand() * 8)); // bit flip
-      else if (op === 3) b = new Uint8Array([...b.subarray(0, at), ...b.subarray(at + 1 + Math.floor(rand() * 8))]); // delete
-      else b = new Uint8Array([...b.subarray(0, at), 0xff, 0xff, 0xff, 0xff, ...b.subarray(at)]); // huge lengths
-    }
-    return b;
-  }
-
-  function onlyPhotonErrors(what: string, f: () => unknown): void {
-    try {
-      f();
-    } catch (e) {
-      if (!(e instanceof PhotonError)) assert.fail(`${what}: threw ${(e as Error)?.name}: ${(e as Error)?.message}`);
-    }
-  }
-
   it('throws only PhotonError on 2,000 mutated keys and signatures', async () => {
     const rand = prng(0x5eed);
     const secretBins = [rsa, ed, rsaSub].map((k) => dearmor(k.secretArmored).data);

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
-import { copyFile, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { copyFile, mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { makeGpgKey } from '../../test/kit/gpg.ts';
+import { cleanup, tempDir } from '../../test/kit/tmp.ts';
 import { armor, readPublicKeys, readSecretKey, type SecretKey } from '../formats/openpgp.ts';
 import { run } from '../util/run.ts';
 import { packRpm } from './pack.ts';
@@ -36,15 +37,10 @@ let cleanupBuild: () => Promise<void> = async () => {};
 const keys: Record<'rsa' | 'ed', { secret: SecretKey; pubFile: string; secretFile: string }> = {} as never;
 
 async function makeKey(name: 'rsa' | 'ed', algo: string): Promise<void> {
-  const home = join(root, `gnupg-${name}`);
-  await run('mkdir', ['-m', '700', home]);
-  const gpg = (args: string[]) => run('gpg', ['--homedir', home, '--batch', '--pinentry-mode', 'loopback', '--passphrase', '', ...args]);
-  await gpg(['--quick-gen-key', `Signer ${name} <${name}@example.com>`, algo, 'sign', 'never']);
-  const secretFile = join(root, `${name}.sec.asc`);
-  await writeFile(secretFile, (await gpg(['--export-secret-keys', '--armor'])).stdout);
-  const secret = readSecretKey(await readFile(secretFile));
-  const pubFile = join(root, `${name}.pub.asc`);
-  // Our own export, so the test also shows rpm takes our armor.
+  const { secretArmored, secretFile } = await makeGpgKey(root, name, { algo });
+  const secret = readSecretKey(secretArmored);
+  // Our own export rather than gpg's, so the test also shows rpm takes our armor.
+  const pubFile = join(root, `${name}.ours.pub.asc`);
   await writeFile(pubFile, armor('PUBLIC KEY BLOCK', secret.publicKey.packets));
   keys[name] = { secret, pubFile, secretFile };
 }
@@ -58,7 +54,7 @@ async function rpmCheck(pkg: string, pubFile?: string): Promise<{ status: number
 }
 
 before(async () => {
-  root = await mkdtemp(join(tmpdir(), 'photon-rpmsign-'));
+  root = await tempDir('rpmsign');
   await Promise.all([makeKey('rsa', 'rsa2048'), makeKey('ed', 'ed25519')]);
   const b = await rpmbuild(SPEC);
   built = join(root, 'built.rpm');
@@ -68,7 +64,7 @@ before(async () => {
 
 after(async () => {
   await cleanupBuild();
-  await rm(root, { recursive: true, force: true });
+  await cleanup(root);
 });
 
 describe('rpm sign', () => {
