@@ -4,7 +4,9 @@
  * by magic, and keep the strings we store compact.
  */
 import { createHash, type Hash } from 'node:crypto';
+import { once } from 'node:events';
 import { createReadStream } from 'node:fs';
+import { createGunzip } from 'node:zlib';
 import { decompressAuto, type ByteSource } from '../formats/decompress.ts';
 import { PhotonError } from '../util/errors.ts';
 import { XmlParser, type XmlHandler } from './xml.ts';
@@ -82,13 +84,110 @@ async function* tap(
   }
 }
 
+/**
+ * gzip (nearly every repository) through a pipelined gunzip, anything else via decompressAuto.
+ */
+async function* decompress(input: ByteSource): AsyncGenerator<Uint8Array> {
+  const it = (input as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]?.() ??
+    (input as Iterable<Uint8Array>)[Symbol.iterator]();
+  const first = await it.next();
+  const head = first.done ? undefined : first.value;
+  if (head && head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) {
+    yield* gunzipPipelined(head, it);
+    return;
+  }
+  async function* replay(): AsyncGenerator<Uint8Array> {
+    if (head === undefined) return;
+    yield head;
+    for (let r = await it.next(); !r.done; r = await it.next()) yield r.value;
+  }
+  yield* decompressAuto(replay());
+}
+
+/**
+ * Gunzip that keeps zlib (on libuv's thread pool) busy while the consumer parses: input is fed
+ * as fast as zlib takes it and up to 8 output chunks of 256 KB wait, so inflating chunk n + 1
+ * overlaps with parsing chunk n on a second core. (decompressStream waits for each input
+ * chunk's output before handing it on, which serialises the two.)
+ */
+async function* gunzipPipelined(
+  head: Uint8Array,
+  it: AsyncIterator<Uint8Array> | Iterator<Uint8Array>,
+): AsyncGenerator<Uint8Array> {
+  const z = createGunzip({ chunkSize: 256 * 1024 });
+  const out: Buffer[] = [];
+  let zlibFailure: unknown;
+  let sourceFailure: unknown;
+  let sourceFailed = false;
+  let ended = false;
+  let wake: (() => void) | undefined;
+  const signal = (): void => {
+    const w = wake;
+    wake = undefined;
+    w?.();
+  };
+  z.on('data', (c: Buffer) => {
+    out.push(c);
+    if (out.length >= 8) z.pause();
+    signal();
+  });
+  z.on('error', (e) => {
+    zlibFailure ??= e;
+    signal();
+  });
+  z.on('end', () => {
+    ended = true;
+    signal();
+  });
+  let done = false;
+  void (async () => {
+    let chunk = head;
+    for (;;) {
+      if (!z.write(chunk)) await once(z, 'drain'); // rejects on a zlib error: then stop feeding
+      let r: IteratorResult<Uint8Array>;
+      try {
+        r = await it.next();
+      } catch (e) {
+        sourceFailure = e;
+        sourceFailed = true;
+        signal();
+        return;
+      }
+      if (r.done) break;
+      chunk = r.value;
+    }
+    done = true;
+    z.end();
+  })().catch(() => signal());
+  try {
+    for (;;) {
+      const c = out.shift();
+      if (c !== undefined) {
+        if (out.length < 4 && z.isPaused()) z.resume();
+        yield c;
+        continue;
+      }
+      if (sourceFailed) throw sourceFailure;
+      if (zlibFailure !== undefined) {
+        const why = zlibFailure instanceof Error ? zlibFailure.message : String(zlibFailure);
+        throw new PhotonError('E_DECOMPRESS', `gzip data is corrupt or truncated: ${why}`, { cause: zlibFailure });
+      }
+      if (ended) return;
+      await new Promise<void>((resolve) => (wake = resolve));
+    }
+  } finally {
+    z.destroy();
+    if (!done) void Promise.resolve(it.return?.()).catch(() => {});
+  }
+}
+
 /** Decompressed, verified bytes of one metadata file. */
 export function openMetadataBytes(source: MetadataSource, options: ReadOptions = {}): AsyncIterable<Uint8Array> {
   const file = options.file ?? (typeof source === 'string' ? source : undefined);
   const e = options.expect ?? {};
   let bytes: ByteSource = rawSource(source);
   if (e.checksum || e.size !== undefined) bytes = tap(bytes, 'checksum', e.checksum, e.size, file);
-  let out: AsyncIterable<Uint8Array> = decompressAuto(bytes);
+  let out: AsyncIterable<Uint8Array> = decompress(bytes);
   if (e.openChecksum || e.openSize !== undefined) out = tap(out, 'open-checksum', e.openChecksum, e.openSize, file);
   return out;
 }

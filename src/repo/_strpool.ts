@@ -1,0 +1,194 @@
+/**
+ * A byte-level string table in the manner of libsolv's stringpool: every string lives once in
+ * one UTF-8 arena and is named by an integer id, so a package set of tens of thousands of
+ * packages holds no JS strings at all until someone asks for one.
+ *
+ * Layout and cost:
+ * - `bytes` (a Buffer, grown by doubling) holds the strings back to back; string `id` is
+ *   `bytes[offsets[id], offsets[id + 1])`. 4 bytes of offset per string, no per-string header.
+ * - `table` is an open-addressing hash (linear probing, load ≤ 1/2) keyed by FNV-1a over the
+ *   bytes, each slot two int32s [hash, id] side by side: a probe touches one cache line, and
+ *   only a full hash match goes on to compare bytes (a second line or two). Growing the table
+ *   never rereads the arena. A lookup hashes once and compares once on a hit; no JS string.
+ * - `add` appends without hashing, for text that is unique per package (checksums, locations,
+ *   summaries): it shares the id space and the accessor but costs no table slot.
+ * - Id 0 is always ''.
+ * - `str(id)` decodes on demand (latin1 when the bytes are ASCII, UTF-8 otherwise) and caches
+ *   the result, so a name asked for twice is decoded once.
+ */
+
+const EMPTY_CACHE: (string | undefined)[] = [];
+
+/** FNV-1a over bytes [s, e); callers scanning the bytes anyway may compute it inline. */
+export function hashBytes(b: Uint8Array, s: number, e: number): number {
+  let h = 0x811c9dc5 | 0;
+  for (let i = s; i < e; i++) h = Math.imul(h ^ b[i]!, 16777619);
+  return h;
+}
+
+export class StringPool {
+  bytes: Buffer;
+  used = 0;
+  offsets: Uint32Array;
+  /** Strings, including id 0. */
+  count = 1;
+  private table: Int32Array;
+  private mask: number;
+  private cache: (string | undefined)[] = EMPTY_CACHE;
+  /** True when the last intern() call added a new string. */
+  added = false;
+
+  constructor(bytesHint = 1 << 16, stringsHint = 1 << 10) {
+    this.bytes = Buffer.allocUnsafe(Math.max(64, bytesHint));
+    this.offsets = new Uint32Array(Math.max(16, stringsHint + 1));
+    let size = 16;
+    while (size < stringsHint * 2) size *= 2;
+    this.table = new Int32Array(2 * size);
+    this.mask = size - 1;
+  }
+
+  /** The id of bytes [s, e) of `src`, adding them if new. */
+  intern(src: Uint8Array, s: number, e: number): number {
+    return e <= s ? (this.added = false, 0) : this.internHashed(src, s, e, hashBytes(src, s, e));
+  }
+
+  /** As intern(), with `h` = hashBytes(src, s, e) already computed by the caller's scan. */
+  internHashed(src: Uint8Array, s: number, e: number, h: number): number {
+    const len = e - s;
+    const table = this.table;
+    const mask = this.mask;
+    let i = h & mask;
+    for (let id = table[2 * i + 1]!; id !== 0; id = table[2 * i + 1]!) {
+      if (table[2 * i] === h) {
+        const offsets = this.offsets;
+        const o = offsets[id]!;
+        if (offsets[id + 1]! - o === len) {
+          const bytes = this.bytes;
+          let k = 0;
+          while (k < len && bytes[o + k] === src[s + k]) k++;
+          if (k === len) {
+            this.added = false;
+            return id;
+          }
+        }
+      }
+      i = (i + 1) & mask;
+    }
+    const id = this.append(src, s, e);
+    table[2 * i] = h;
+    table[2 * i + 1] = id;
+    this.added = true;
+    if (this.count > mask >>> 1) this.rehash();
+    return id;
+  }
+
+  /** Adds bytes [s, e) as a new string that lookups will not find (unique text). */
+  add(src: Uint8Array, s: number, e: number): number {
+    return e <= s ? 0 : this.append(src, s, e);
+  }
+
+  /** The id of a JS string, adding it if new. */
+  internString(s: string): number {
+    const b = Buffer.from(s, 'utf8');
+    return this.intern(b, 0, b.length);
+  }
+
+  /** The id of `s`, or -1 when the pool does not hold it. */
+  lookup(s: string): number {
+    if (s === '') return 0;
+    const b = Buffer.from(s, 'utf8');
+    const h = hashBytes(b, 0, b.length);
+    const t = this.table;
+    for (let i = h & this.mask; t[2 * i + 1] !== 0; i = (i + 1) & this.mask) {
+      if (t[2 * i] === h && this.equalBytes(t[2 * i + 1]!, b, 0, b.length)) return t[2 * i + 1]!;
+    }
+    return -1;
+  }
+
+  equalBytes(id: number, src: Uint8Array, s: number, e: number): boolean {
+    const o = this.offsets[id]!;
+    const len = e - s;
+    if (this.offsets[id + 1]! - o !== len) return false;
+    for (let k = 0; k < len; k++) if (this.bytes[o + k] !== src[s + k]) return false;
+    return true;
+  }
+
+  /** Length in bytes of string `id`. */
+  byteLength(id: number): number {
+    return this.offsets[id + 1]! - this.offsets[id]!;
+  }
+
+  str(id: number): string {
+    if (id === 0) return '';
+    let c = this.cache;
+    if (c === EMPTY_CACHE) c = this.cache = [];
+    let s = c[id];
+    if (s === undefined) {
+      const o = this.offsets[id]!;
+      const e = this.offsets[id + 1]!;
+      let ascii = true;
+      for (let k = o; k < e; k++) {
+        if (this.bytes[k]! >= 0x80) {
+          ascii = false;
+          break;
+        }
+      }
+      s = this.bytes.toString(ascii ? 'latin1' : 'utf8', o, e);
+      c[id] = s;
+    }
+    return s;
+  }
+
+  /** Gives back the unused tail of the arrays once loading is over. */
+  trim(): void {
+    if (this.bytes.length > this.used + 4096) {
+      const b = Buffer.allocUnsafeSlow(this.used);
+      this.bytes.copy(b, 0, 0, this.used);
+      this.bytes = b;
+    }
+    if (this.offsets.length > this.count + 1024) this.offsets = this.offsets.slice(0, this.count + 1);
+  }
+
+  private append(src: Uint8Array, s: number, e: number): number {
+    const len = e - s;
+    if (this.used + len > this.bytes.length) {
+      let size = this.bytes.length * 2;
+      while (size < this.used + len) size *= 2;
+      const b = Buffer.allocUnsafe(size);
+      this.bytes.copy(b, 0, 0, this.used);
+      this.bytes = b;
+    }
+    // A JS loop beats set(subarray()) on short strings: no view object to allocate.
+    if (len < 64) {
+      const bytes = this.bytes;
+      for (let k = 0, o = this.used; k < len; k++) bytes[o + k] = src[s + k]!;
+    } else this.bytes.set(src.subarray(s, e), this.used);
+    this.used += len;
+    const id = this.count++;
+    if (this.count + 1 > this.offsets.length) {
+      const o = new Uint32Array(this.offsets.length * 2);
+      o.set(this.offsets);
+      this.offsets = o;
+    }
+    this.offsets[id + 1] = this.used;
+    return id;
+  }
+
+  private rehash(): void {
+    const old = this.table;
+    const size = old.length; // slots double: 2 ints per slot
+    const table = new Int32Array(2 * size);
+    const mask = size - 1;
+    for (let j = 0; j < old.length; j += 2) {
+      const id = old[j + 1]!;
+      if (id === 0) continue;
+      const h = old[j]!;
+      let i = h & mask;
+      while (table[2 * i + 1] !== 0) i = (i + 1) & mask;
+      table[2 * i] = h;
+      table[2 * i + 1] = id;
+    }
+    this.table = table;
+    this.mask = mask;
+  }
+}
