@@ -15,10 +15,10 @@ import { createrepo } from '../src/repo/createrepo.ts';
 import { dataPath, expectationOf, findData, readPrimary, readRepomd, type RepoPackage } from '../src/repo/metadata.ts';
 import { packRpm } from '../src/rpm/pack.ts';
 import { readPackageFile } from '../src/rpm/package.ts';
-import { FEATURE_SPEC, rpmbuild } from '../src/rpm/_rpmbuild_testkit.ts';
 import { PhotonError } from '../src/util/errors.ts';
 import { run } from '../src/util/run.ts';
 import { gpg, makeGpgKey } from './kit/gpg.ts';
+import { buildRpm, FEATURE_SPEC } from './kit/rpmbuild.ts';
 
 const TOOL_SPEC = `
 Name: tool
@@ -132,16 +132,10 @@ async function listing(dir: string): Promise<string[]> {
 before(async () => {
   root = await mkdtemp(join(tmpdir(), 'photon-createrepo-'));
   for (const [name, spec] of [['feat', FEATURE_SPEC], ['tool', TOOL_SPEC]] as const) {
-    const b = await rpmbuild(spec);
-    packages.set(name, await readFile(b.file));
-    await b.cleanup();
+    packages.set(name, await readFile(await buildRpm(root, spec)));
   }
   // A source package: arch "src", no sourcerpm.
-  const top = join(root, 'srpm');
-  await mkdir(top);
-  await writeFile(join(top, 'tool.spec'), TOOL_SPEC);
-  await run('rpmbuild', ['-bs', '--quiet', '--define', `_topdir ${top}`, join(top, 'tool.spec')], { env: { ...process.env, SOURCE_DATE_EPOCH: '1700000000' } });
-  packages.set('srpm', await readFile(join(top, 'SRPMS', (await readdir(join(top, 'SRPMS')))[0]!)));
+  packages.set('srpm', await readFile(await buildRpm(root, TOOL_SPEC, { source: true })));
   packages.set('packed', await packRpm({
     name: 'packed', version: '2', release: '3', epoch: 1, arch: 'noarch', buildTime: 1700000000,
     summary: 'packed by photon', description: 'd\r\n& done', url: 'https://e.org/?a=1&b=2',

@@ -12,7 +12,8 @@ import { erasePackages, installPackages } from '../src/rpm/install.ts';
 import { openRpmdb } from '../src/rpm/rpmdb.ts';
 import { packRpm } from '../src/rpm/pack.ts';
 import { readPackage, rewriteSignature } from '../src/rpm/package.ts';
-import { buildRpm, cleanup, hostRpm, tempDir } from '../src/rpm/_rpmdb_testkit.ts';
+import { buildRpm, hostRpm } from './kit/rpmbuild.ts';
+import { cleanup, tempDir } from './kit/tmp.ts';
 import { isPhotonError } from '../src/util/errors.ts';
 
 const isRoot = process.getuid?.() === 0;

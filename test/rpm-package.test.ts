@@ -15,7 +15,7 @@ import { packRpm, type PackSpec } from '../src/rpm/pack.ts';
 import { type PackageFile, packageFiles, readPackage, readPackageFile, verifyDigests } from '../src/rpm/package.ts';
 import { formatQuery, queryJson } from '../src/rpm/query-format.ts';
 import { tagName } from '../src/rpm/tags.ts';
-import { FEATURE_SPEC, rpmbuild } from '../src/rpm/_rpmbuild_testkit.ts';
+import { buildRpm, FEATURE_SPEC } from './kit/rpmbuild.ts';
 
 const PHOTON = join(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '..', 'bin', 'photon.js');
 const QUERIES: [string, Parameters<typeof formatQuery>[1]][] = [
@@ -194,67 +194,59 @@ describe('packages written by rpmbuild, read by us', () => {
   const payloads = ['w19.zstdio', 'w9.gzdio', 'w6.xzdio', 'w9.bzdio', 'w0.ufdio', 'w6.lzdio'];
   for (const payload of payloads) {
     test(`${payload}: query output equals rpm -qp, contents equal rpm2cpio's`, async (t) => {
-      let built: Awaited<ReturnType<typeof rpmbuild>>;
+      let file: string;
       try {
-        built = await rpmbuild(FEATURE_SPEC, payload);
+        file = await buildRpm(work, FEATURE_SPEC, { payload });
       } catch (e) {
         if (payload === 'w6.lzdio') return t.skip(`rpmbuild cannot write ${payload}`);
         throw e;
       }
-      try {
-        const { pkg, bytes } = await readPackageFile(built.file);
-        assert.deepEqual(verifyDigests(pkg, bytes), { header: 'ok', payload: 'ok' });
-        for (const [opt, sel] of QUERIES) {
-          assert.equal(formatQuery(pkg.header, sel, pkg.signature), await rpmq(built.file, ...(opt ? [opt] : [])), `rpm -qp ${opt}`);
-        }
-        const json = queryJson(pkg.header);
-        assert.equal(json['Epoch'], 4);
-        assert.deepEqual(json['Requires'], (await rpmq(built.file, '-R')).trim().split('\n'));
-
-        const dest = await mkdtemp(join(work, 'rb-'));
-        await extractWithRpm(built.file, dest);
-        const files = await collectFiles(built.file);
-        assert.deepEqual(files.map((f) => f.path).sort(), (await rpmq(built.file, '-l')).trim().split('\n').sort());
-        let withData = 0;
-        for (const f of files) {
-          if (f.data) {
-            withData++;
-            assert.ok(Buffer.from(f.data).equals(await readFile(join(dest, f.path))), f.path);
-          }
-        }
-        // feat.conf, plain.conf, one of the feat/feat-hard pair, big.dat, empty.dat, README
-        assert.equal(withData, 6);
-        const byPath = new Map(files.map((f) => [f.path, f]));
-        assert.equal(byPath.get('/etc/feat/feat.conf')!.flags, 1 | 16);
-        assert.equal(byPath.get('/usr/bin/feat-link')!.linkTo, 'feat');
-        assert.equal(byPath.get('/usr/bin/feat')!.nlink, 2);
-        assert.equal(byPath.get('/usr/lib/feat/big.dat')!.mode & 0o7777, 0o640);
-        assert.equal(byPath.get('/var/lib/feat/state')!.flags & 64, 64);
-        assert.equal(byPath.get('/var/lib/feat/state')!.data, undefined);
-      } finally {
-        await built.cleanup();
+      const { pkg, bytes } = await readPackageFile(file);
+      assert.deepEqual(verifyDigests(pkg, bytes), { header: 'ok', payload: 'ok' });
+      for (const [opt, sel] of QUERIES) {
+        assert.equal(formatQuery(pkg.header, sel, pkg.signature), await rpmq(file, ...(opt ? [opt] : [])), `rpm -qp ${opt}`);
       }
+      const json = queryJson(pkg.header);
+      assert.equal(json['Epoch'], 4);
+      assert.deepEqual(json['Requires'], (await rpmq(file, '-R')).trim().split('\n'));
+
+      const dest = await mkdtemp(join(work, 'rb-'));
+      await extractWithRpm(file, dest);
+      const files = await collectFiles(file);
+      assert.deepEqual(files.map((f) => f.path).sort(), (await rpmq(file, '-l')).trim().split('\n').sort());
+      let withData = 0;
+      for (const f of files) {
+        if (f.data) {
+          withData++;
+          assert.ok(Buffer.from(f.data).equals(await readFile(join(dest, f.path))), f.path);
+        }
+      }
+      // feat.conf, plain.conf, one of the feat/feat-hard pair, big.dat, empty.dat, README
+      assert.equal(withData, 6);
+      const byPath = new Map(files.map((f) => [f.path, f]));
+      assert.equal(byPath.get('/etc/feat/feat.conf')!.flags, 1 | 16);
+      assert.equal(byPath.get('/usr/bin/feat-link')!.linkTo, 'feat');
+      assert.equal(byPath.get('/usr/bin/feat')!.nlink, 2);
+      assert.equal(byPath.get('/usr/lib/feat/big.dat')!.mode & 0o7777, 0o640);
+      assert.equal(byPath.get('/var/lib/feat/state')!.flags & 64, 64);
+      assert.equal(byPath.get('/var/lib/feat/state')!.data, undefined);
     });
   }
 
   test('a flipped payload byte: verifyDigests says bad, rpm -K agrees', async () => {
-    const built = await rpmbuild(FEATURE_SPEC, 'w9.gzdio');
-    try {
-      const bytes = new Uint8Array(await readFile(built.file));
-      const pkg = readPackage(bytes, built.file);
-      bytes[pkg.payloadOffset + 20]! ^= 0xff;
-      assert.deepEqual(verifyDigests(pkg, bytes), { header: 'ok', payload: 'bad' });
-      const bad = join(work, 'flipped.rpm');
-      await writeFile(bad, bytes);
-      const r = await run('rpm', ['-K', '--nosignature', bad], { allowFailure: true });
-      assert.notEqual(r.status, 0);
-      // Flip a header byte instead: the header digests fail.
-      const b2 = new Uint8Array(await readFile(built.file));
-      b2[Buffer.from(b2).indexOf('feature test package', pkg.headerOffset)]! ^= 0x01;
-      assert.equal(verifyDigests(readPackage(b2, built.file), b2).header, 'bad');
-    } finally {
-      await built.cleanup();
-    }
+    const file = await buildRpm(work, FEATURE_SPEC, { payload: 'w9.gzdio' });
+    const bytes = new Uint8Array(await readFile(file));
+    const pkg = readPackage(bytes, file);
+    bytes[pkg.payloadOffset + 20]! ^= 0xff;
+    assert.deepEqual(verifyDigests(pkg, bytes), { header: 'ok', payload: 'bad' });
+    const bad = join(work, 'flipped.rpm');
+    await writeFile(bad, bytes);
+    const r = await run('rpm', ['-K', '--nosignature', bad], { allowFailure: true });
+    assert.notEqual(r.status, 0);
+    // Flip a header byte instead: the header digests fail.
+    const b2 = new Uint8Array(await readFile(file));
+    b2[Buffer.from(b2).indexOf('feature test package', pkg.headerOffset)]! ^= 0x01;
+    assert.equal(verifyDigests(readPackage(b2, file), b2).header, 'bad');
   });
 });
 

@@ -12,10 +12,11 @@ import initSqlJs from 'sql.js';
 import { readPackageFile } from '../src/rpm/package.ts';
 import { buildInstalledHeader, headerFilePaths, openRpmdb } from '../src/rpm/rpmdb.ts';
 import { INDEXES, indexRows } from '../src/rpm/_rpmdb_index.ts';
-import { buildRpm, cleanup, hostRpm, tempDir } from '../src/rpm/_rpmdb_testkit.ts';
 import { isPhotonError } from '../src/util/errors.ts';
 import { run } from '../src/util/run.ts';
 import { makeGpgKey } from './kit/gpg.ts';
+import { buildRpm, hostRpm } from './kit/rpmbuild.ts';
+import { cleanup, tempDir } from './kit/tmp.ts';
 
 const repo = fileURLToPath(new URL('..', import.meta.url));
 const hasSqlite3 = spawnSync('sqlite3', ['-version']).status === 0;

@@ -3,37 +3,25 @@ import { copyFile, mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { makeGpgKey } from '../../test/kit/gpg.ts';
+import { buildRpm, type SpecOptions } from '../../test/kit/rpmbuild.ts';
 import { cleanup, tempDir } from '../../test/kit/tmp.ts';
 import { armor, readPublicKeys, readSecretKey, type SecretKey } from '../formats/openpgp.ts';
 import { run } from '../util/run.ts';
 import { packRpm } from './pack.ts';
 import { readPackage } from './package.ts';
-import { rpmbuild } from './_rpmbuild_testkit.ts';
 import { signPackage, signPackageFile, verifyPackageSignature } from './sign.ts';
 import { SIGTAG } from './tags.ts';
 
-const SPEC = `
-Name: signme
-Version: 1.0
-Release: 1
-Summary: package to sign
-License: MIT
-BuildArch: noarch
-
-%description
-Signing test.
-
-%install
-mkdir -p %{buildroot}/usr/share/signme
-echo hello > %{buildroot}/usr/share/signme/hello
-
-%files
-/usr/share/signme/hello
-`;
+const SPEC: SpecOptions = {
+  name: 'signme',
+  install: ['mkdir -p $RPM_BUILD_ROOT/usr/share/signme', 'echo hello > $RPM_BUILD_ROOT/usr/share/signme/hello'],
+  files: ['/usr/share/signme/hello'],
+};
+/** Text of the package's description, where the header is flipped. */
+const DESCRIPTION = 'Test package signme.';
 
 let root = '';
 let built = '';
-let cleanupBuild: () => Promise<void> = async () => {};
 const keys: Record<'rsa' | 'ed', { secret: SecretKey; pubFile: string; secretFile: string }> = {} as never;
 
 async function makeKey(name: 'rsa' | 'ed', algo: string): Promise<void> {
@@ -56,14 +44,10 @@ async function rpmCheck(pkg: string, pubFile?: string): Promise<{ status: number
 before(async () => {
   root = await tempDir('rpmsign');
   await Promise.all([makeKey('rsa', 'rsa2048'), makeKey('ed', 'ed25519')]);
-  const b = await rpmbuild(SPEC);
-  built = join(root, 'built.rpm');
-  await copyFile(b.file, built);
-  cleanupBuild = b.cleanup;
+  built = await buildRpm(root, SPEC);
 });
 
 after(async () => {
-  await cleanupBuild();
   await cleanup(root);
 });
 
@@ -95,7 +79,7 @@ describe('rpm sign', () => {
   it('rpm -K rejects an altered header and an altered payload', async () => {
     const signed = signPackage(new Uint8Array(await readFile(built)), keys.rsa.secret);
     const pkg = readPackage(signed);
-    const text = Buffer.from(signed.subarray(pkg.headerOffset, pkg.payloadOffset)).indexOf('Signing test.');
+    const text = Buffer.from(signed.subarray(pkg.headerOffset, pkg.payloadOffset)).indexOf(DESCRIPTION);
     assert.ok(text > 0);
     for (const [what, at] of [['header', pkg.headerOffset + text], ['payload', signed.length - 10]] as const) {
       const bad = signed.slice();
