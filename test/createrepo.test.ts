@@ -4,8 +4,7 @@
 // damaged metadata must be refused without touching the repository.
 import assert from 'node:assert/strict';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { mkdir, mkdtemp, readFile, readdir, rm, stat, utimes, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readFile, readdir, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { armor, readSecretKey } from '../src/formats/openpgp.ts';
@@ -19,6 +18,7 @@ import { PhotonError } from '../src/util/errors.ts';
 import { run } from '../src/util/run.ts';
 import { gpg, makeGpgKey } from './kit/gpg.ts';
 import { buildRpm, FEATURE_SPEC } from './kit/rpmbuild.ts';
+import { cleanup, tempDir } from './kit/tmp.ts';
 
 const TOOL_SPEC = `
 Name: tool
@@ -130,7 +130,7 @@ async function listing(dir: string): Promise<string[]> {
 }
 
 before(async () => {
-  root = await mkdtemp(join(tmpdir(), 'photon-createrepo-'));
+  root = await tempDir('createrepo');
   for (const [name, spec] of [['feat', FEATURE_SPEC], ['tool', TOOL_SPEC]] as const) {
     packages.set(name, await readFile(await buildRpm(root, spec)));
   }
@@ -155,7 +155,7 @@ before(async () => {
 });
 
 after(async () => {
-  await rm(root, { recursive: true, force: true });
+  await cleanup(root);
 });
 
 describe('createrepo vs createrepo_c', () => {

@@ -3,8 +3,7 @@
 // dependencies resolved through our primary.xml; and a primary.xml edited after the fact is
 // refused by our reader and by dnf alike. dnf is slow: three runs in all.
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { gunzipSync, gzipSync } from 'node:zlib';
@@ -16,6 +15,7 @@ import { signPackage } from '../src/rpm/sign.ts';
 import { PhotonError } from '../src/util/errors.ts';
 import { run } from '../src/util/run.ts';
 import { makeGpgKey } from './kit/gpg.ts';
+import { cleanup, tempDir } from './kit/tmp.ts';
 
 let root = '';
 let repo = '';
@@ -33,7 +33,7 @@ async function dnf(installroot: string, extra: string[], ...pkgs: string[]) {
 }
 
 before(async () => {
-  root = await mkdtemp(join(tmpdir(), 'photon-dnf-'));
+  root = await tempDir('dnf');
   key = readSecretKey((await makeGpgKey(root, 'repo')).secretArmored);
   // Our own armor of the public key, as a distribution would ship it.
   pubFile = join(root, 'RPM-GPG-KEY-test');
@@ -63,7 +63,7 @@ before(async () => {
 
 after(async () => {
   if (process.env['KEEP_DNF_TEST']) return;
-  await rm(root, { recursive: true, force: true });
+  await cleanup(root);
 });
 
 describe('dnf installs from our repository', () => {

@@ -5,12 +5,13 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { run } from '../src/util/run.ts';
-import { makeGpgKey, type GpgKey } from './kit/gpg.ts';
+import { gpg, makeGpgKey, type GpgKey } from './kit/gpg.ts';
+import { hostRpm } from './kit/rpmbuild.ts';
+import { cleanup, tempDir } from './kit/tmp.ts';
 
 const repo = fileURLToPath(new URL('..', import.meta.url));
 let node18: string;
@@ -18,19 +19,18 @@ let work: string;
 let key: GpgKey;
 
 const photon18 = (args: string[]) => run(node18, [join(repo, 'dist/photon.mjs'), ...args], { cwd: repo });
-const rpmRoot = (root: string, args: string[]) => run('rpm', ['--root', root, '--dbpath', '/var/lib/rpm', ...args]);
 const lines = (b: Buffer) => b.toString().trim().split('\n').filter(Boolean).sort();
 
 before(async () => {
   node18 = (await run('bash', [join(repo, 'scripts/node18.sh')])).stdout.toString().trim();
   assert.match((await run(node18, ['--version'])).stdout.toString(), /^v18\./);
   await run(process.execPath, [join(repo, 'scripts/bundle.mjs')], { cwd: repo });
-  work = await mkdtemp(join(tmpdir(), 'photon-node18-'));
+  work = await tempDir('node18');
   key = await makeGpgKey(work, 'node18', { algo: 'ed25519' });
 });
 
 after(async () => {
-  await rm(work, { recursive: true, force: true });
+  await cleanup(work);
 });
 
 async function packExample(name: string, out: string): Promise<void> {
@@ -59,17 +59,17 @@ test('pack, sign, createrepo, install, query and erase under Node 18 from the bu
   await photon18(['createrepo', '-q', '--sign-key', key.secretFile, join(work, 'repo')]);
   const repodata = join(work, 'repo', 'repodata');
   assert.ok((await readdir(repodata)).some((f) => f.endsWith('-primary.xml.gz')));
-  await run('gpg', ['--homedir', key.home, '--verify', join(repodata, 'repomd.xml.asc'), join(repodata, 'repomd.xml')]);
+  await gpg(key.home, ['--verify', join(repodata, 'repomd.xml.asc'), join(repodata, 'repomd.xml')]);
 
   // Install into a fresh root: rpm reads our rpmdb, verifies the files, and agrees with our query.
   const root = join(work, 'root');
   await photon18(['rpm', 'install', '--root', root, ...files]);
-  assert.deepEqual(lines((await rpmRoot(root, ['-qa'])).stdout), ['photon-hello-1.0-1.ph5.noarch', 'photon-release-5.0-1.ph5.noarch']);
-  const verify = await rpmRoot(root, ['-Va']);
+  assert.deepEqual(lines((await hostRpm(root, ['-qa'])).stdout), ['photon-hello-1.0-1.ph5.noarch', 'photon-release-5.0-1.ph5.noarch']);
+  const verify = await hostRpm(root, ['-Va']);
   assert.equal(verify.stdout.toString(), '', 'rpm -Va reports no differences');
-  assert.deepEqual(lines((await photon18(['rpm', 'query', '--root', root, '-a'])).stdout), lines((await rpmRoot(root, ['-qa'])).stdout));
+  assert.deepEqual(lines((await photon18(['rpm', 'query', '--root', root, '-a'])).stdout), lines((await hostRpm(root, ['-qa'])).stdout));
   assert.equal(await readFile(join(root, 'usr/share/photon-hello/greeting'), 'utf8'), 'Hello from Photon OS\n');
 
   await photon18(['rpm', 'erase', '--root', root, 'photon-hello']);
-  assert.deepEqual(lines((await rpmRoot(root, ['-qa'])).stdout), ['photon-release-5.0-1.ph5.noarch']);
+  assert.deepEqual(lines((await hostRpm(root, ['-qa'])).stdout), ['photon-release-5.0-1.ph5.noarch']);
 });

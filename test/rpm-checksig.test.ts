@@ -1,8 +1,7 @@
 /** `photon rpm checksig` prints what Debian's `rpm -K` prints, case by case, and says why on stderr. */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readSecretKey } from '../src/formats/openpgp.ts';
@@ -11,6 +10,7 @@ import { readPackage } from '../src/rpm/package.ts';
 import { signPackage } from '../src/rpm/sign.ts';
 import { run } from '../src/util/run.ts';
 import { type GpgKey, makeGpgKey } from './kit/gpg.ts';
+import { cleanup, tempDir } from './kit/tmp.ts';
 
 const repo = fileURLToPath(new URL('..', import.meta.url));
 let work: string;
@@ -18,12 +18,12 @@ let key: GpgKey;
 let other: GpgKey;
 
 before(async () => {
-  work = await mkdtemp(join(tmpdir(), 'photon-checksig-'));
+  work = await tempDir('checksig');
   [key, other] = await Promise.all([makeGpgKey(work, 'signer', { algo: 'rsa2048' }), makeGpgKey(work, 'other', { algo: 'ed25519' })]);
 });
 
 after(async () => {
-  await rm(work, { recursive: true, force: true });
+  await cleanup(work);
 });
 
 const photon = (args: string[]) =>

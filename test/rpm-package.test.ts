@@ -5,8 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { mkdir, mkdtemp, readFile, rm, symlink, writeFile, link, chmod } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, mkdtemp, readFile, symlink, writeFile, link, chmod } from 'node:fs/promises';
 import { join } from 'node:path';
 import { run } from '../src/util/run.ts';
 import { isPhotonError } from '../src/util/errors.ts';
@@ -16,6 +15,7 @@ import { type PackageFile, packageFiles, readPackage, readPackageFile, verifyDig
 import { formatQuery, queryJson } from '../src/rpm/query-format.ts';
 import { tagName } from '../src/rpm/tags.ts';
 import { buildRpm, FEATURE_SPEC } from './kit/rpmbuild.ts';
+import { cleanup, tempDir } from './kit/tmp.ts';
 
 const PHOTON = join(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '..', 'bin', 'photon.js');
 const QUERIES: [string, Parameters<typeof formatQuery>[1]][] = [
@@ -42,10 +42,10 @@ async function extractWithRpm(file: string, dir: string): Promise<void> {
 
 let work: string;
 before(async () => {
-  work = await mkdtemp(join(tmpdir(), 'photon-rpmpkg-'));
+  work = await tempDir('rpmpkg');
 });
 after(async () => {
-  await rm(work, { recursive: true, force: true });
+  await cleanup(work);
 });
 
 async function makeTree(root: string): Promise<void> {

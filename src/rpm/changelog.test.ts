@@ -1,9 +1,10 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { buildRpm } from '../../test/kit/rpmbuild.ts';
+import { cleanup, tempDir } from '../../test/kit/tmp.ts';
 import { isPhotonError } from '../util/errors.ts';
 import { run } from '../util/run.ts';
 import { parseChangelog } from './changelog.ts';
@@ -19,18 +20,14 @@ const CHANGELOG = `* Mon Nov 23 2026 Jane Doe <jane@example.com> - 1.0-2
 
 let work: string;
 before(async () => {
-  work = await mkdtemp(join(tmpdir(), 'photon-changelog-'));
+  work = await tempDir('changelog');
 });
 after(async () => {
-  await rm(work, { recursive: true, force: true });
+  await cleanup(work);
 });
 
 test('pack --changelog stores what rpmbuild stores for the same %changelog', async () => {
-  const top = join(work, 'top');
-  const spec = join(work, 'c.spec');
-  await writeFile(spec, `Name: c\nVersion: 1.0\nRelease: 2\nSummary: s\nLicense: MIT\nBuildArch: noarch\n%description\nd\n%files\n%changelog\n${CHANGELOG}`);
-  await run('rpmbuild', ['--define', `_topdir ${top}`, '-bb', spec]);
-  const theirs = join(top, 'RPMS', 'noarch', (await readdir(join(top, 'RPMS', 'noarch')))[0]!);
+  const theirs = await buildRpm(work, `Name: c\nVersion: 1.0\nRelease: 2\nSummary: s\nLicense: MIT\nBuildArch: noarch\n%description\nd\n%files\n%changelog\n${CHANGELOG}`);
 
   const tree = join(work, 'tree');
   await mkdir(tree);

@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { cleanup, tempDir } from '../../test/kit/tmp.ts';
 import { type HeaderValue, TagType, parseHeader, writeHeader } from '../formats/rpm-header.ts';
 import { isPhotonError } from '../util/errors.ts';
 import { INDEXES, indexRows } from './_rpmdb_index.ts';
@@ -75,7 +75,7 @@ test('index rows follow rpm: requires filter, rich names, Group default, trigger
 });
 
 test('create, add, query, remove; a non-database file is E_RPMDB_CORRUPT naming it', async () => {
-  const root = await mkdtemp(join(tmpdir(), 'photon-rpmdb-unit-'));
+  const root = await tempDir('rpmdb-unit');
   try {
     const db = await openRpmdb(root, { create: true });
     let hnum = 0;
@@ -98,6 +98,6 @@ test('create, add, query, remove; a non-database file is E_RPMDB_CORRUPT naming 
     await writeFile(file, image);
     await assert.rejects(openRpmdb(root), (e) => isPhotonError(e) && e.code === 'E_RPMDB_CORRUPT' && e.file === file);
   } finally {
-    await rm(root, { recursive: true, force: true });
+    await cleanup(root);
   }
 });
