@@ -5,21 +5,19 @@
  * |--------|------------------------------|-------------------------------------------|
  * | gzip   | node:zlib                    | one input chunk's output at a time        |
  * | zstd   | fzstd `Decompress`           | one window (≤ 8 MB for zstd -19 and less) |
- * | xz     | xz-decompress (WASM xz-embedded) | one 1 MB output buffer; see note below |
+ * | xz     | xz.ts (ours, pure TypeScript)| one dictionary (≤ the block's, grown as output arrives) + one 64 KiB chunk |
  * | bzip2  | seek-bzip, whole buffer      | compressed + decompressed size            |
- * | lzma   | LZMA-JS, whole buffer        | compressed + decompressed size (and more) |
+ * | lzma   | lzma.ts (ours)               | one dictionary (as xz), input streamed    |
  *
- * bzip2 and legacy lzma are rare in repositories today (createrepo_c writes gz, xz or zst), so
- * their whole-buffer decoders are accepted rather than porting streaming ones.
- *
- * xz-decompress serialises its decoders behind a process-wide lock: a second xz stream waits
- * until the first has finished or been abandoned. `decompressStream` always releases it when the
- * consumer stops early, but never interleave two xz streams in one task.
+ * bzip2 is rare in repositories today (createrepo_c writes gz, xz or zst), so its whole-buffer
+ * decoder is accepted rather than porting a streaming one.
  */
 import { createGunzip } from 'node:zlib';
 import { createRequire } from 'node:module';
 import { Decompress as ZstdDecompress } from 'fzstd';
-import { PhotonError } from '../util/errors.ts';
+import { PhotonError, withFile } from '../util/errors.ts';
+import { decompressLzmaAlone } from './lzma.ts';
+import { decompressXz } from './xz.ts';
 
 export type CompressionFormat = 'gzip' | 'xz' | 'zstd' | 'bzip2' | 'lzma' | 'none';
 
@@ -33,8 +31,6 @@ function iterate(source: ByteSource): AsyncIterator<unknown> | Iterator<unknown>
 }
 
 const require = createRequire(import.meta.url);
-// A webpack UMD bundle: Node's ESM loader cannot see its named exports, so load it as CommonJS.
-const { XzReadableStream } = require('xz-decompress') as typeof import('xz-decompress');
 
 /** Identifies the format from the first bytes (13 are enough for every format here). */
 export function detectCompression(bytes: Uint8Array): CompressionFormat {
@@ -87,10 +83,19 @@ function toBytes(chunk: unknown): Uint8Array {
   throw new PhotonError('E_DECOMPRESS', `unexpected chunk type ${typeof chunk} in byte stream`);
 }
 
-function decompressError(format: CompressionFormat, e: unknown): PhotonError {
-  if (e instanceof PhotonError) return e;
-  const why = e instanceof Error ? e.message : String(e);
-  return new PhotonError('E_DECOMPRESS', `${format} data is corrupt or truncated: ${why}`, { cause: e });
+/** Where the data came from, for error messages. */
+export interface DecompressOptions {
+  file?: string;
+}
+
+function decompressError(format: CompressionFormat, e: unknown, opts: DecompressOptions = {}): PhotonError {
+  let err: PhotonError;
+  if (e instanceof PhotonError) err = e;
+  else {
+    const why = e instanceof Error ? e.message : String(e);
+    err = new PhotonError('E_DECOMPRESS', `${format} data is corrupt or truncated: ${why}`, { cause: e });
+  }
+  return opts.file ? withFile(err, opts.file) : err;
 }
 
 /**
@@ -116,18 +121,18 @@ async function* guarded(source: ByteSource): AsyncGenerator<Uint8Array> {
 }
 
 /** Decompresses `input` chunk by chunk. The output chunks are fresh and may be kept. */
-export async function* decompressStream(format: CompressionFormat, input: ByteSource): AsyncGenerator<Uint8Array> {
+export async function* decompressStream(format: CompressionFormat, input: ByteSource, opts: DecompressOptions = {}): AsyncGenerator<Uint8Array> {
   try {
     switch (format) {
       case 'none': yield* guarded(input); return;
       case 'gzip': yield* gunzipStream(guarded(input)); return;
       case 'zstd': yield* zstdStream(guarded(input)); return;
-      case 'xz': yield* xzStream(guarded(input)); return;
-      case 'bzip2':
-      case 'lzma': {
+      case 'xz': yield* decompressXz(guarded(input)); return;
+      case 'lzma': yield* decompressLzmaAlone(guarded(input)); return;
+      case 'bzip2': {
         const parts: Uint8Array[] = [];
         for await (const c of guarded(input)) parts.push(c);
-        const out = decodeWhole(format, Buffer.concat(parts));
+        const out = bunzip2(Buffer.concat(parts));
         // Hand the result out in slices so that consumers see ordinary-sized chunks.
         for (let i = 0; i < out.length; i += 1 << 20) yield out.subarray(i, Math.min(out.length, i + (1 << 20)));
         return;
@@ -137,12 +142,12 @@ export async function* decompressStream(format: CompressionFormat, input: ByteSo
     }
   } catch (e) {
     if (e instanceof SourceError) throw e.error;
-    throw decompressError(format, e);
+    throw decompressError(format, e, opts);
   }
 }
 
 /** Detects the format from the first bytes of `input`, then decompresses it. */
-export async function* decompressAuto(input: ByteSource): AsyncGenerator<Uint8Array> {
+export async function* decompressAuto(input: ByteSource, opts: DecompressOptions = {}): AsyncGenerator<Uint8Array> {
   const it = iterate(input);
   const head: Uint8Array[] = [];
   let have = 0;
@@ -167,56 +172,27 @@ export async function* decompressAuto(input: ByteSource): AsyncGenerator<Uint8Ar
       yield toBytes(r.value);
     }
   }
-  yield* decompressStream(detectCompression(first), replay());
+  yield* decompressStream(detectCompression(first), replay(), opts);
 }
 
 /** Decompresses a whole buffer. */
-export async function decompressBuffer(format: CompressionFormat, bytes: Uint8Array): Promise<Uint8Array> {
+export async function decompressBuffer(format: CompressionFormat, bytes: Uint8Array, opts: DecompressOptions = {}): Promise<Uint8Array> {
   if (format === 'none') return bytes;
-  if (format === 'bzip2' || format === 'lzma') {
+  if (format === 'bzip2') {
     try {
-      return decodeWhole(format, bytes);
+      return bunzip2(bytes);
     } catch (e) {
-      throw decompressError(format, e);
+      throw decompressError(format, e, opts);
     }
   }
   const parts: Uint8Array[] = [];
-  for await (const c of decompressStream(format, [bytes])) parts.push(c);
+  for await (const c of decompressStream(format, [bytes], opts)) parts.push(c);
   return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
 }
 
-function decodeWhole(format: 'bzip2' | 'lzma', bytes: Uint8Array): Uint8Array {
-  if (format === 'bzip2') {
-    const Bunzip = require('seek-bzip') as { decode(input: Buffer, output?: Buffer, multistream?: boolean): Buffer };
-    return Bunzip.decode(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), undefined, true);
-  }
-  const lzma = require('lzma') as { decompress(input: Uint8Array): string | number[] | Int8Array };
-  const out = lzma.decompress(bytes);
-  if (out === null || out === undefined) throw new Error('LZMA-JS returned no data');
-  if (typeof out === 'string') return cesu8(out);
-  return Uint8Array.from(out as ArrayLike<number>, (x) => x & 255);
-}
-
-/**
- * LZMA-JS returns a string when the output looks like UTF-8 (1–3 byte sequences only); undo that
- * byte for byte, surrogates included, which TextEncoder would not.
- */
-function cesu8(s: string): Uint8Array {
-  const out = new Uint8Array(s.length * 3);
-  let o = 0;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x80) out[o++] = c;
-    else if (c < 0x800) {
-      out[o++] = 0xc0 | (c >> 6);
-      out[o++] = 0x80 | (c & 63);
-    } else {
-      out[o++] = 0xe0 | (c >> 12);
-      out[o++] = 0x80 | ((c >> 6) & 63);
-      out[o++] = 0x80 | (c & 63);
-    }
-  }
-  return out.subarray(0, o);
+function bunzip2(bytes: Uint8Array): Uint8Array {
+  const Bunzip = require('seek-bzip') as { decode(input: Buffer, output?: Buffer, multistream?: boolean): Buffer };
+  return Bunzip.decode(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), undefined, true);
 }
 
 async function* gunzipStream(input: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
@@ -286,36 +262,4 @@ async function* zstdStream(input: AsyncIterable<Uint8Array>): AsyncGenerator<Uin
   d.push(new Uint8Array(0), true);
   yield* out;
   if (!finished) throw new Error('unexpected end of data');
-}
-
-async function* xzStream(input: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
-  const it = input[Symbol.asyncIterator]();
-  const source = new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      try {
-        const r = await it.next();
-        if (r.done) controller.close();
-        else controller.enqueue(r.value);
-      } catch (e) {
-        controller.error(e);
-      }
-    },
-    async cancel() {
-      await it.return?.();
-    },
-  });
-  const reader = new XzReadableStream(source).getReader();
-  let complete = false;
-  try {
-    for (;;) {
-      const r = await reader.read();
-      if (r.done) break;
-      if (r.value.length) yield r.value;
-    }
-    complete = true;
-  } finally {
-    // Cancelling releases xz-decompress's global lock when the consumer stopped early.
-    if (!complete) await reader.cancel().catch(() => undefined);
-    reader.releaseLock();
-  }
 }
