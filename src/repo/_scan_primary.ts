@@ -148,6 +148,8 @@ export class PrimaryScanner {
   private b: Buffer = EMPTY;
   private n = 0;
   private pos = 0;
+  /** Lines before b[base]: error positions count newlines from there. */
+  private base = 0;
   private linesBefore = 1;
   private stack = new Int32Array(64);
   private depth = 0;
@@ -214,23 +216,46 @@ export class PrimaryScanner {
   write(chunk: Uint8Array): void {
     if (chunk.length === 0) return;
     // Always a Buffer, so that the hot loops see one kind of array and indexOf is node's memchr.
-    let b = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    const c = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     const tail = this.n - this.pos;
-    if (tail > 0) {
-      const nb = Buffer.allocUnsafe(tail + b.length);
-      this.b.copy(nb, 0, this.pos, this.n);
-      b.copy(nb, tail);
-      b = nb;
+    if (tail === 0) {
+      this.run(c, 0);
+      return;
     }
+    // The last chunk ended inside a token. Rather than copying the whole new chunk behind it,
+    // finish that token in a small bridge: the tail plus the new chunk up to its first '<…>',
+    // which is where the token (or the text before it) ends unless a comment, CDATA or a raw '>'
+    // in an attribute value gets in the way; then fall back to copying.
+    const lt = c.indexOf(LT);
+    let cut = lt < 0 ? -1 : c.indexOf(GT, lt);
+    cut = cut < 0 ? c.length : cut + 1;
+    const bridge = Buffer.allocUnsafe(tail + cut);
+    this.b.copy(bridge, 0, this.pos, this.n);
+    c.copy(bridge, tail, 0, cut);
+    this.run(bridge, 0);
+    const left = this.n - this.pos;
+    if (left > 0) {
+      const rest = Buffer.allocUnsafe(left + c.length - cut);
+      bridge.copy(rest, 0, this.pos, this.n);
+      c.copy(rest, left, cut);
+      this.run(rest, 0);
+    } else if (cut < c.length) this.run(c, cut);
+  }
+
+  /** Scans b from `from`; what is left unfinished stays as b[pos, n). */
+  private run(b: Buffer, from: number): void {
     this.b = b;
     this.n = b.length;
-    this.pos = 0;
-    // Bytes before the last '<' end on a character boundary ('<' is ASCII); the carried tail is
-    // checked again with the next chunk.
-    const last = b.lastIndexOf(LT);
-    if (last > 0 && !validUtf8(b.subarray(0, last))) throw this.error('invalid UTF-8 in input', firstBadUtf8(b, last));
+    this.pos = from;
+    this.base = from;
     this.parse();
-    this.linesBefore += countLines(b, 0, this.pos);
+    // Every token ends with '>', so the bytes consumed end on a character boundary; each byte is
+    // validated once, here, before the load is allowed to succeed.
+    if (this.pos > from && !validUtf8(b.subarray(from, this.pos))) {
+      throw this.error('invalid UTF-8 in input', from + firstBadUtf8(b.subarray(from, this.pos), this.pos - from));
+    }
+    this.linesBefore += countLines(b, from, this.pos);
+    this.base = this.pos;
   }
 
   /** Signals the end of input; throws if the document is incomplete. Returns the data. */
@@ -238,7 +263,7 @@ export class PrimaryScanner {
     const b = this.b;
     const n = this.n;
     let p = this.pos;
-    if (!validUtf8(b.subarray(p, n))) throw this.error('invalid UTF-8 in input', firstBadUtf8(b.subarray(0, n), n));
+    if (!validUtf8(b.subarray(p, n))) throw this.error('invalid UTF-8 in input', p + firstBadUtf8(b.subarray(p, n), n - p));
     while (p < n && isSpace(b[p]!)) p++;
     if (p < n) {
       if (b[p] === LT) throw this.error('unexpected end of input inside markup', n);
@@ -258,13 +283,13 @@ export class PrimaryScanner {
   // --- errors ---------------------------------------------------------------------------------
 
   private error(message: string, offset: number): PhotonError {
-    const line = this.linesBefore + countLines(this.b, 0, Math.min(offset, this.n));
+    const line = this.linesBefore + countLines(this.b, this.base, Math.min(offset, this.n));
     return new PhotonError('E_XML', `${message} at line ${line}`, this.file === undefined ? {} : { file: this.file });
   }
 
   private decode(s: number, e: number): string {
     const text = this.b.toString('utf8', s, e);
-    const line = (k: number): number => this.linesBefore + countLines(this.b, 0, s) + text.slice(0, k).split('\n').length - 1;
+    const line = (k: number): number => this.linesBefore + countLines(this.b, this.base, s) + text.slice(0, k).split('\n').length - 1;
     return decodeEntities(text, (k) => ` at line ${line(k)}`);
   }
 
