@@ -21,7 +21,7 @@
 import * as BufferModule from 'node:buffer';
 import { RPMSENSE } from '../rpm/deps.ts';
 import { PhotonError } from '../util/errors.ts';
-import { StringPool } from './_strpool.ts';
+import { StringPool, hashBytes } from './_strpool.ts';
 import { toInt } from './_source.ts';
 import { decodeEntities } from './xml.ts';
 
@@ -187,14 +187,14 @@ export class PrimaryScanner {
   private fileLen = 0;
 
   // Entries seen so far: the raw bytes of their attribute list → dependency id.
-  private readonly entryKeys = new StringPool(1 << 20, 1 << 14);
-  private entryDep = new Int32Array(1 << 14);
+  private readonly entryKeys = new StringPool(1 << 22, 1 << 17);
+  private entryDep = new Int32Array(1 << 17);
 
   constructor(options: { file?: string | undefined; strings?: StringPool | undefined } = {}) {
     this.file = options.file;
     for (const n of NAMES) this.names.internString(n);
     this.data = {
-      strings: options.strings ?? new StringPool(1 << 22, 1 << 16),
+      strings: options.strings ?? new StringPool(1 << 22, 1 << 17),
       count: 0,
       ints: new Int32Array(0),
       nums: new Float64Array(0),
@@ -404,30 +404,31 @@ export class PrimaryScanner {
     let end: number;
     let dep = -1;
     if (el === E_ENTRY && this.kind >= 0) {
-      // Find the tag's end, hashing its attribute bytes on the way (FNV-1a, as hashBytes).
-      let h = 0x811c9dc5 | 0;
-      let q = 0;
-      let j = i;
-      for (; j < n; j++) {
-        const c = b[j]!;
-        if (q !== 0) {
-          if (c === q) q = 0;
-        } else if (c === GT) break;
-        else if (c === QUOT || c === APOS) q = c;
-        h = Math.imul(h ^ c, 16777619);
+      // The tag ends at the first '>' unless a quoted value holds a raw '>' (legal, though
+      // createrepo writes &gt;). Such a cut key has an unbalanced quote, so it never equals a
+      // key stored before (all complete, validated attribute lists): it misses, and the full
+      // parse below finds the real end.
+      const j = b.indexOf(GT, i);
+      if (j < 0) return -1;
+      const h = hashBytes(b, i, j);
+      const keys = this.entryKeys;
+      const key = keys.internHashed(b, i, j, h);
+      if (keys.added) {
+        this.entryDep = grow(this.entryDep, key + 1);
+        this.entryDep[key] = -1;
       }
-      if (j >= n) return -1;
-      const key = this.entryKeys.internHashed(b, i, j, h);
-      if (!this.entryKeys.added) {
-        dep = this.entryDep[key]!;
+      dep = this.entryDep[key]!;
+      if (dep >= 0) {
         this.selfClosing = b[j - 1] === SLASH;
         end = j + 1;
       } else {
         end = this.attrs(i, el);
-        if (end !== j + 1) throw this.error('malformed <rpm:entry>', i);
-        dep = this.newDep();
-        this.entryDep = grow(this.entryDep, key + 1);
-        this.entryDep[key] = dep;
+        if (end < 0) return -1;
+        // A raw '>' in a value cut the key short (its entryDep stays -1): key the whole list.
+        const full = end === j + 1 ? key : keys.intern(b, i, end - 1);
+        this.entryDep = grow(this.entryDep, full + 1);
+        if (full === key || keys.added || this.entryDep[full]! < 0) this.entryDep[full] = this.newDep();
+        dep = this.entryDep[full]!;
       }
     } else {
       end = this.attrs(i, el);
