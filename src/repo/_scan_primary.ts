@@ -42,21 +42,36 @@ const A_EPOCH = 31, A_VER = 32, A_REL = 33, A_FLAGS = 34, A_PRE = 35, A_TYPE = 3
 const A_BUILD = 39, A_INSTALLED = 40, A_ARCHIVE = 41, A_START = 42, A_END = 43, A_PACKAGES = 44;
 const A_NAME = E_NAME, A_FILE = E_FILE, A_PACKAGE = E_PACKAGE;
 
-// NAMES by byte length, for recognising them without hashing: id = index in NAMES + 1.
+// NAMES by first byte (for 'rpm:…' by the byte after the prefix), so that a name is recognised
+// by comparing it in place with a candidate or two: no separate scan for its end, no hashing.
 const NAME_BYTES = NAMES.map((n) => Buffer.from(n, 'latin1'));
-const BY_LENGTH: number[][] = [];
-NAMES.forEach((n, i) => (BY_LENGTH[n.length] ??= []).push(i + 1));
+const BY_FIRST: number[][] = Array.from({ length: 256 }, () => []);
+const BY_RPM: number[][] = Array.from({ length: 256 }, () => []);
+NAMES.forEach((n, i) => (n.startsWith('rpm:') ? BY_RPM[n.charCodeAt(4)]! : BY_FIRST[n.charCodeAt(0)]!).push(i + 1));
 
-/** The id of a name in NAMES written at b[s, e), or 0. */
-function knownName(b: Uint8Array, s: number, e: number): number {
-  const ids = BY_LENGTH[e - s];
-  if (ids === undefined) return 0;
+function isNameChar(c: number): boolean {
+  return c > GT || (c >= 45 && c <= 58 && c !== SLASH);
+}
+
+/**
+ * The id of the name in NAMES that starts at b[at] and ends before a non-name byte, or 0.
+ * `nameEnd` receives where it ends.
+ */
+let nameEnd = 0;
+function knownName(b: Uint8Array, at: number, n: number): number {
+  const c = b[at]!;
+  const ids = c === 114 && at + 4 < n && b[at + 3] === 58 && b[at + 1] === 112 && b[at + 2] === 109 ? BY_RPM[b[at + 4]!]! : BY_FIRST[c]!;
   for (let j = 0; j < ids.length; j++) {
     const id = ids[j]!;
     const nb = NAME_BYTES[id - 1]!;
-    let k = 0;
-    while (k < nb.length && nb[k] === b[s + k]) k++;
-    if (k === nb.length) return id;
+    const len = nb.length;
+    if (at + len >= n) continue;
+    let k = 1;
+    while (k < len && nb[k] === b[at + k]) k++;
+    if (k === len && !isNameChar(b[at + len]!)) {
+      nameEnd = at + len;
+      return id;
+    }
   }
   return 0;
 }
@@ -334,15 +349,27 @@ export class PrimaryScanner {
   private closeTag(p: number, lt: number): number {
     const b = this.b;
     const n = this.n;
-    let gt = lt + 2;
-    while (gt < n && b[gt] !== GT) gt++;
-    if (gt >= n) return -1;
-    let e = gt;
-    while (e > lt + 2 && isSpace(b[e - 1]!)) e--;
     const top = this.depth > 0 ? this.stack[this.depth - 1]! : -1;
-    if (top < 0 || !this.names.equalBytes(top, b, lt + 2, e)) {
-      const name = Buffer.from(b.subarray(lt + 2, e)).toString();
-      throw this.error(top < 0 ? `unexpected </${name}>` : `</${name}> does not close <${this.names.str(top)}>`, lt);
+    let gt = -1;
+    if (top > 0 && top <= NAMES.length) {
+      const nb = NAME_BYTES[top - 1]!;
+      const len = nb.length;
+      if (lt + 2 + len < n && b[lt + 2 + len] === GT) {
+        let k = 0;
+        while (k < len && nb[k] === b[lt + 2 + k]) k++;
+        if (k === len) gt = lt + 2 + len;
+      }
+    }
+    if (gt < 0) {
+      gt = lt + 2;
+      while (gt < n && b[gt] !== GT) gt++;
+      if (gt >= n) return -1;
+      let e = gt;
+      while (e > lt + 2 && isSpace(b[e - 1]!)) e--;
+      if (top < 0 || !this.names.equalBytes(top, b, lt + 2, e)) {
+        const name = Buffer.from(b.subarray(lt + 2, e)).toString();
+        throw this.error(top < 0 ? `unexpected </${name}>` : `</${name}> does not close <${this.names.str(top)}>`, lt);
+      }
     }
     if (this.textEl !== 0) {
       if (this.depth === this.textDepth) {
@@ -390,17 +417,22 @@ export class PrimaryScanner {
   private openTag(p: number, lt: number): number {
     const b = this.b;
     const n = this.n;
-    let i = lt + 1;
-    for (let c = b[i]!; i < n && (c > GT || (c >= 45 && c <= 58 && c !== SLASH)); c = b[++i]!);
-    if (i >= n) return -1;
+    let i: number;
+    let el = knownName(b, lt + 1, n);
+    if (el !== 0) i = nameEnd;
+    else {
+      i = lt + 1;
+      for (let c = b[i]!; i < n && isNameChar(c); c = b[++i]!);
+      if (i >= n) return -1;
+      if (i === lt + 1) throw this.error("'<' not followed by an element name", lt);
+      el = this.names.intern(b, lt + 1, i);
+    }
     {
       const c = b[i]!;
       if (!(isSpace(c) || c === GT || c === SLASH)) {
         throw this.error(`invalid character '${String.fromCharCode(c)}' in element name`, i);
       }
     }
-    if (i === lt + 1) throw this.error("'<' not followed by an element name", lt);
-    const el = knownName(b, lt + 1, i) || this.names.intern(b, lt + 1, i);
     let end: number;
     let dep = -1;
     if (el === E_ENTRY && this.kind >= 0) {
@@ -476,7 +508,9 @@ export class PrimaryScanner {
       }
       if (k > 0 && !isSpace(b[i - 1]!)) throw this.error(`missing white space between attributes in <${this.names.str(el)}>`, i);
       const ns = i;
-      for (c = b[i]!; i < n && (c > GT || (c >= 45 && c <= 58 && c !== SLASH)); c = b[++i]!);
+      let id = knownName(b, i, n);
+      if (id !== 0) i = nameEnd;
+      else for (c = b[i]!; i < n && isNameChar(c); c = b[++i]!);
       if (i >= n) return -1;
       const ne = i;
       if (ne === ns) throw this.error(`unexpected '${String.fromCharCode(b[i]!)}' in <${this.names.str(el)}>`, i);
@@ -499,7 +533,7 @@ export class PrimaryScanner {
         this.aE = grow(this.aE, k + 1);
         this.aAmp = grow(this.aAmp, k + 1);
       }
-      this.aId[k] = knownName(b, ns, ne) || this.names.intern(b, ns, ne);
+      this.aId[k] = id || this.names.intern(b, ns, ne);
       this.aS[k] = vs;
       this.aE[k] = i;
       this.aAmp[k] = amp;
