@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { run } from '../src/util/run.ts';
 import type { Bench, BenchContext, BenchRow } from './run.ts';
 
-const REPEAT = 3;
+const REPEAT = 5;
 
 function packagesIndex(): string {
   const lists = '/var/lib/apt/lists';

@@ -146,9 +146,9 @@ function validUtf8(b: Uint8Array): boolean {
   }
 }
 
-function grow<T extends Int32Array | Uint32Array | Float64Array | Uint8Array>(a: T, need: number): T {
+function grow<T extends Int32Array | Uint32Array | Float64Array | Uint8Array>(a: T, need: number, exact = false): T {
   if (need <= a.length) return a;
-  let size = a.length * 2;
+  let size = exact ? need : a.length * 2;
   while (size < need) size *= 2;
   const b = new (a.constructor as new (n: number) => T)(size);
   b.set(a);
@@ -202,28 +202,28 @@ export class PrimaryScanner {
   private fileLen = 0;
 
   // Entries seen so far: the raw bytes of their attribute list → dependency id.
-  private readonly entryKeys = new StringPool(1 << 22, 1 << 17);
-  private entryDep = new Int32Array(1 << 17);
+  private readonly entryKeys = new StringPool(1 << 14, 1 << 9);
+  private entryDep = new Int32Array(1 << 9);
 
   constructor(options: { file?: string | undefined; strings?: StringPool | undefined } = {}) {
     this.file = options.file;
     for (const n of NAMES) this.names.internString(n);
     this.data = {
-      strings: options.strings ?? new StringPool(1 << 22, 1 << 17),
+      strings: options.strings ?? new StringPool(1 << 14, 1 << 9),
       count: 0,
       ints: new Int32Array(0),
       nums: new Float64Array(0),
       depIndex: new Uint32Array(1),
-      depList: new Int32Array(1 << 16),
-      depName: new Int32Array(1 << 14),
-      depFlags: new Int32Array(1 << 14),
-      depEvr: new Int32Array(1 << 14),
+      depList: new Int32Array(1 << 10),
+      depName: new Int32Array(1 << 9),
+      depFlags: new Int32Array(1 << 9),
+      depEvr: new Int32Array(1 << 9),
       depCount: 0,
       fileIndex: new Uint32Array(1),
       filePath: new Int32Array(1 << 12),
       fileType: new Uint8Array(1 << 12),
     };
-    this.reserve(1024);
+    this.reserve(16);
   }
 
   // --- feeding --------------------------------------------------------------------------------
@@ -652,10 +652,10 @@ export class PrimaryScanner {
   private reserve(cap: number): void {
     if (cap <= this.cap) return;
     const d = this.data;
-    d.ints = grow(d.ints.length ? d.ints : new Int32Array(NI), cap * NI);
-    d.nums = grow(d.nums.length ? d.nums : new Float64Array(NN), cap * NN);
-    d.depIndex = grow(d.depIndex, cap * DEP_KIND_COUNT + 1);
-    d.fileIndex = grow(d.fileIndex, cap + 1);
+    d.ints = grow(d.ints.length ? d.ints : new Int32Array(NI), cap * NI, true);
+    d.nums = grow(d.nums.length ? d.nums : new Float64Array(NN), cap * NN, true);
+    d.depIndex = grow(d.depIndex, cap * DEP_KIND_COUNT + 1, true);
+    d.fileIndex = grow(d.fileIndex, cap + 1, true);
     this.cap = cap;
   }
 
@@ -672,8 +672,16 @@ export class PrimaryScanner {
       return;
     }
     if (el === E_METADATA) {
+      // createrepo writes the package count: size everything once instead of doubling. Per
+      // package, Debian bookworm needs about 6 strings (230 bytes) and 2.5 distinct entries.
       const hint = this.numAttr(A_PACKAGES);
-      if (hint > 0 && hint < 1e7) this.reserve(hint);
+      if (hint > 0 && hint < 1e7) {
+        this.reserve(hint);
+        d.strings.reserve(hint * 6, hint * 240);
+        this.entryKeys.reserve(hint * 3, hint * 160);
+        this.entryDep = grow(this.entryDep, hint * 3, true);
+        d.depList = grow(d.depList, hint * 8, true);
+      }
       return;
     }
     if (!this.inPkg) return;

@@ -152,6 +152,22 @@ export class StringPool {
     return s;
   }
 
+  /** Makes room for `strings` more strings of `bytes` bytes in all, growing the arrays once. */
+  reserve(strings: number, bytes: number): void {
+    if (this.used + bytes > this.bytes.length) {
+      const b = Buffer.allocUnsafe(this.used + bytes);
+      this.bytes.copy(b, 0, 0, this.used);
+      this.bytes = b;
+    }
+    const n = this.count + strings;
+    if (n + 1 > this.offsets.length) {
+      const o = new Uint32Array(n + 1);
+      o.set(this.offsets);
+      this.offsets = o;
+    }
+    while (n > this.mask >>> 1) this.rehash();
+  }
+
   /** Gives back the unused tail of the arrays once loading is over. */
   trim(): void {
     if (this.bytes.length > this.used + 4096) {
