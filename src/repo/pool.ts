@@ -13,8 +13,13 @@
  * - Files in primary are string ids with a type byte.
  *
  * For code that wants objects, `package(p)` materialises the same RepoPackage that
- * `primaryPackages` yields. Loading Debian bookworm (63,440 packages, 72 MB of XML) takes about
- * 25 MB of pool.
+ * `primaryPackages` yields. Debian bookworm converted to RPM-md (63,440 packages, 72 MB of XML,
+ * 415,000 <rpm:entry>) makes a pool of about 40 MB: a 14 MB string arena (390,000 strings), its
+ * 8 MB hash table, 8 MB of package rows and 7 MB of dependencies (155,000 distinct).
+ *
+ * The scanner behind it (_scan_primary.ts) reads bytes, not text; see there for how it is fast.
+ * primaryPackages()/readPrimary() remain the streaming, object-per-package readers (createrepo
+ * --update uses them); both check the same XML rules and fail with the same error codes.
  */
 import type { Dep } from '../rpm/deps.ts';
 import { PhotonError } from '../util/errors.ts';
