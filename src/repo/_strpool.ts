@@ -187,11 +187,12 @@ export class StringPool {
       this.bytes.copy(b, 0, 0, this.used);
       this.bytes = b;
     }
-    // A JS loop beats set(subarray()) on short strings: no view object to allocate.
-    if (len < 256) {
+    // A JS loop beats a native copy's call overhead up to about 48 bytes (most names).
+    if (len < 48) {
       const bytes = this.bytes;
       for (let k = 0, o = this.used; k < len; k++) bytes[o + k] = src[s + k]!;
-    } else this.bytes.set(src.subarray(s, e), this.used);
+    } else if (Buffer.isBuffer(src)) src.copy(this.bytes, this.used, s, e);
+    else this.bytes.set(src.subarray(s, e), this.used);
     this.used += len;
     const id = this.count++;
     if (this.count + 1 > this.offsets.length) {
