@@ -664,8 +664,12 @@ export class PrimaryScanner {
     if (el === E_PACKAGE) {
       if (d.count === this.cap) this.reserve(this.cap * 2);
       this.row = d.count;
-      d.ints.fill(0, this.row * NI, this.row * NI + NI);
-      d.nums.fill(0, this.row * NN, this.row * NN + NN);
+      // Rows past `count` are still zero (fresh arrays) unless an unfinished <package> used it.
+      if (this.inPkg) {
+        d.ints.fill(0, this.row * NI, this.row * NI + NI);
+        d.nums.fill(0, this.row * NN, this.row * NN + NN);
+        this.fileLen = d.fileIndex[this.row]!;
+      }
       this.np = 0;
       this.inPkg = true;
       this.kind = -1;
