@@ -1,0 +1,100 @@
+/**
+ * tdnf's error codes (include/tdnferror.h, client/defines.h in C tdnf), so that scripts that
+ * check `Error(NNNN)` or the exit status (code % 256) keep working. Only the CLI entry point
+ * turns a TdnfError into output.
+ */
+export const TDNF = {
+  // 1000–1299: tdnf
+  PACKAGE_REQUIRED: 1001,
+  CONF_FILE_LOAD: 1002,
+  REPO_FILE_LOAD: 1003,
+  INVALID_REPO_FILE: 1004,
+  REPO_DIR_OPEN: 1005,
+  REPO_PERFORM: 1006,
+  NO_REPOS: 1008,
+  REPO_NOT_FOUND: 1009,
+  INVALID_CONF: 1010,
+  NO_MATCH: 1011,
+  NO_ENABLED_REPOS: 1012,
+  PACKAGELIST_EMPTY: 1013,
+  INVALID_RESOLVE_ARG: 1015,
+  CLEAN_UNSUPPORTED: 1016,
+  NO_DOWNGRADES: 1017,
+  NO_DISTROVERPKG: 1022,
+  ALREADY_INSTALLED: 1026,
+  NO_UPGRADE_PATH: 1027,
+  NO_DOWNGRADE_PATH: 1028,
+  METADATA_EXPIRE_PARSE: 1029,
+  SELF_ERASE: 1030,
+  ERASE_NEEDS_INSTALL: 1031,
+  OPERATION_ABORTED: 1032,
+  INVALID_INPUT: 1033,
+  CACHE_DISABLED: 1034,
+  DOWNGRADE_NOT_ALLOWED: 1035,
+  DUPLICATE_REPO_ID: 1037,
+  // 1200–1299: downloads
+  CURL_BASE: 1201,
+  CURLE_UNSUPPORTED_PROTOCOL: 1202,
+  CURLE_URL_MALFORMAT: 1204,
+  // 1300–1399: solver
+  SOLV_FAILED: 1301,
+  SOLV_IO: 1304,
+  SOLV_CACHE_WRITE: 1305,
+  SOLV_QUERY: 1306,
+  SOLV_NO_SOLUTION: 1310,
+  SOLV_NO_CAPABILITY: 1311,
+  SOLV_CHKSUM: 1312,
+  // 1470–1599: rpm
+  RPMRC_NOTFOUND: 1471,
+  RPMRC_FAIL: 1472,
+  RPMRC_NOTTRUSTED: 1473,
+  RPMRC_NOKEY: 1474,
+  RPMTS_BAD_ROOT_DIR: 1502,
+  INVALID_PUBKEY_FILE: 1505,
+  KEYURL_INVALID: 1507,
+  KEYURL_UNSUPPORTED: 1508,
+  RPM_NOT_SIGNED: 1510,
+  RPM_GPG_PARSE_FAILED: 1513,
+  RPM_GPG_NO_MATCH: 1514,
+  RPM_CHECK: 1515,
+  SETOPT_NO_EQUALS: 1516,
+  OPT_NOT_FOUND: 1520,
+  NO_GPGKEY_CONF_ENTRY: 1523,
+  URL_INVALID: 1524,
+  TRANSACTION_FAILED: 1525,
+  RPMTS_OPENDB_FAILED: 1526,
+  NO_SEARCH_RESULTS: 1599,
+  // 1600 + errno: system
+  PERM: 1601,
+  FILE_NOT_FOUND: 1602,
+  ACCESS_DENIED: 1613,
+  ALREADY_EXISTS: 1617,
+  INVALID_PARAMETER: 1622,
+  NO_DATA: 1661,
+  HISTORY_ERROR: 1801,
+  HISTORY_NODB: 1802,
+  BASEURL_DOES_NOT_EXISTS: 2500,
+  CHECKSUM_VALIDATION_FAILED: 2501,
+  METALINK_RESOURCE_VALIDATION_FAILED: 2502,
+  // CLI (tools/cli): 900–999
+  CLI_BASE: 900,
+  CLI_INVALID_ARGUMENT: 902,
+  CLI_OPTION_NAME_INVALID: 904,
+  CLI_NOTHING_TO_DO: 905,
+  CLI_INVALID_OPTION: 908,
+  CLI_NO_SUCH_CMD: 912,
+} as const;
+
+export class TdnfError extends Error {
+  readonly code: number;
+  constructor(code: number, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'TdnfError';
+    this.code = code;
+  }
+}
+
+/** tdnf exits with the error code modulo 256; "nothing to do" is success. */
+export function exitStatus(code: number): number {
+  return code === TDNF.CLI_NOTHING_TO_DO ? 0 : code % 256;
+}
