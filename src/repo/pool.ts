@@ -26,6 +26,7 @@ import { PhotonError } from '../util/errors.ts';
 import { type MetadataSource, type ReadOptions, openMetadataBytes } from './_source.ts';
 import { DEP_KIND_COUNT, F, N, NI, NN, type PoolData, PrimaryScanner } from './_scan_primary.ts';
 import { StringPool } from './_strpool.ts';
+import { buildPoolData } from './_build_pool.ts';
 import type { RepoFile, RepoFileType, RepoPackage } from './primary.ts';
 
 export { StringPool } from './_strpool.ts';
@@ -199,4 +200,13 @@ export async function loadPrimaryPool(source: MetadataSource, options: LoadPoolO
     if (e instanceof PhotonError && !e.file && file) throw new PhotonError(e.code, e.message, { file, cause: e.cause });
     throw e;
   }
+}
+
+/**
+ * A PackagePool from package objects (installed packages from the rpmdb, `@cmdline` RPM files),
+ * so that they are queried and solved exactly like a repository's. Share `strings` with the
+ * repositories' pools so that ids compare across them.
+ */
+export function buildPool(packages: readonly RepoPackage[], options: { strings?: StringPool } = {}): PackagePool {
+  return new PackagePool(buildPoolData(packages, options.strings));
 }
