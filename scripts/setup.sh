@@ -10,6 +10,7 @@ APT_PACKAGES=(
   python3 time                         # ../shared/bench/debian-to-rpmmd.py; /usr/bin/time for peers' peak RSS
   sqlite3                              # the rpmdb write-ahead-log tests replay a killed sqlite3 writer
   python3-rpm                          # rpm's own tag numbers, checked against our table
+  busybox-static                       # a static /bin/sh for chrooted scriptlets in test roots (tdnf transactions)
 )
 missing=()
 for p in "${APT_PACKAGES[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done

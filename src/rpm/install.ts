@@ -25,7 +25,7 @@ import {
 } from './package.ts';
 import { HASHALGO, RPMFILE, TAG } from './tags.ts';
 import { type InstalledPackage, type Rpmdb, openRpmdb } from './rpmdb.ts';
-import { buildInstalledHeader } from './rpmdb-blob.ts';
+import { FILE_STATE, buildInstalledHeader } from './rpmdb-blob.ts';
 import {
   IdMap, type Meta, commit, digestOf, ensureDir, linkTemp, removePath, rename, resolveFile, writeTempFile, writeTempSymlink,
 } from './_rpmdb_extract.ts';
@@ -105,6 +105,7 @@ interface Staged {
  */
 async function stagePackage(
   root: string, pkg: RpmPackage, bytes: Uint8Array, oldFiles: Map<string, { digest: string; algo: string }>, ids: IdMap, warnings: string[],
+  skip?: ReadonlySet<string>,
 ): Promise<{ staged: Staged[]; created: string[]; dirs: Array<{ target: string; path: string; meta: Meta }> }> {
   const staged: Staged[] = [];
   const created: string[] = [];
@@ -113,7 +114,7 @@ async function stagePackage(
   const linkSets = new Map<number, { tmp?: string; waiting: Array<{ f: PackageFile; target: string }> }>();
   try {
     for await (const f of packageFiles(pkg, bytes)) {
-      if (f.flags & RPMFILE.GHOST) continue;
+      if (f.flags & RPMFILE.GHOST || skip?.has(f.path)) continue;
       const type = f.mode & S_IFMT;
       const target = await resolveFile(root, f.path, true, created);
       const meta: Meta = { mode: f.mode, uid: ids.uid(f.user), gid: ids.gid(f.group), mtime: f.mtime };
@@ -349,4 +350,234 @@ export async function erasePackages(root: string, names: string[], opts: EraseOp
   } finally {
     db.close();
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Ordered transactions (tdnf): installs, upgrades and erasures mixed, in an order the caller
+// computed (rpm's tsort, src/tdnf/_tx_order.ts), run as rpm 4.18's rpmtsRun does:
+//
+//   %pretrans of every install → per element in order: install (%pre, files, %post) or erase
+//   (%preun, files, %postun) → %posttrans of every install → one rpmdb commit.
+//
+// An install element whose %pretrans or %pre fails is skipped, and so are the erasures of the
+// packages it would have replaced (rpm keeps the old version); the rest of the transaction runs.
+
+export interface TxInstall {
+  pkg: RpmPackage;
+  bytes: Uint8Array;
+  /** hnums of the installed packages this one replaces (upgrade, downgrade, reinstall). */
+  replaces: readonly number[];
+}
+
+export type TxStep = { kind: 'install'; index: number } | { kind: 'erase'; hnum: number };
+
+export interface TxRunOptions {
+  noscripts?: boolean;
+  justdb?: boolean;
+  /** Check everything (paths, conflicts), change nothing. */
+  test?: boolean;
+  /** Do not install %doc files (tsflags=nodocs, rpm --excludedocs). */
+  nodocs?: boolean;
+  dbpath?: string;
+  now?: number;
+  onStep?: (what: 'pretrans' | 'install' | 'erase' | 'posttrans', nevra: string) => void;
+}
+
+export interface TxRunReport extends TransactionReport {
+  /** Elements that failed (their %pre or %pretrans), with rpm's message for each. */
+  failed: Array<{ nevra: string; message: string }>;
+}
+
+/** Files two packages of one transaction would both install with different content: rpm's file conflict check. */
+function crossConflicts(installs: readonly TxInstall[]): string[] {
+  const seen = new Map<string, { f: ReturnType<typeof headerFiles>[number]; nevra: string }>();
+  const out: string[] = [];
+  for (const { pkg } of installs) {
+    const who = nevra(pkg.header);
+    for (const f of headerFiles(pkg.header, pkg.file)) {
+      if ((f.mode & S_IFMT) === S_IFDIR || f.flags & RPMFILE.GHOST) continue;
+      const other = seen.get(f.path);
+      if (!other) {
+        seen.set(f.path, { f, nevra: who });
+        continue;
+      }
+      const t = other.f;
+      if (t.mode !== f.mode || t.digest !== f.digest || t.linkTo !== f.linkTo) {
+        out.push(`file ${f.path} conflicts between attempted installs of ${other.nevra} and ${who}`);
+      }
+    }
+  }
+  return out;
+}
+
+/** rpm's conflict check against installed packages, collecting every message instead of stopping at the first. */
+async function installedConflicts(root: string, db: Db, pkg: RpmPackage, leaving: Set<number>): Promise<string[]> {
+  const out: string[] = [];
+  try {
+    await preflightAll(root, db, pkg, leaving, out);
+  } catch (e) {
+    if (e instanceof PhotonError) out.push(e.message);
+    else throw e;
+  }
+  return out;
+}
+
+async function preflightAll(root: string, db: Db, pkg: RpmPackage, leaving: Set<number>, out: string[]): Promise<void> {
+  const files = headerFiles(pkg.header, pkg.file);
+  const cache = new Map<number, ReturnType<typeof installedFiles>>();
+  for (const f of files) {
+    await resolveFile(root, f.path, false);
+    if ((f.mode & S_IFMT) === S_IFDIR || f.flags & RPMFILE.GHOST) continue;
+    for (const owner of db.ownersOf(f.path)) {
+      if (leaving.has(owner.hnum)) continue;
+      let theirs = cache.get(owner.hnum);
+      if (!theirs) cache.set(owner.hnum, (theirs = installedFiles(owner.header)));
+      const t = theirs.get(f.path);
+      if (!t || (t.mode & S_IFMT) === S_IFDIR) continue;
+      if (t.mode !== f.mode || t.digest !== f.digest || t.linkTo !== f.linkTo) {
+        out.push(`file ${f.path} from install of ${nevra(pkg.header)} conflicts with file from package ${nevra(owner.header)}`);
+      }
+    }
+  }
+}
+
+/**
+ * Runs an ordered mixed transaction in `root`. Throws E_TX_CONFLICT (message: rpm's lines) before
+ * anything is changed when files conflict; otherwise commits whatever completed and reports the
+ * elements that failed.
+ */
+export async function applyTransaction(root: string, installs: readonly TxInstall[], order: readonly TxStep[], opts: TxRunOptions = {}): Promise<TxRunReport> {
+  const report: TxRunReport = { installed: [], erased: [], warnings: [], failed: [] };
+  const now = opts.now ?? Math.floor(Date.now() / 1000);
+  const { rootReal, db } = await openRoot(root, opts.dbpath, true);
+  try {
+    const erasing = new Set<number>();
+    for (const s of order) if (s.kind === 'erase') erasing.add(s.hnum);
+    for (const i of installs) for (const h of i.replaces) erasing.add(h);
+    for (const h of erasing) {
+      if (!db.get(h)) throw new PhotonError('E_TX_NOT_INSTALLED', `installed package #${h} is gone`);
+    }
+    if (!opts.justdb) {
+      const problems = crossConflicts(installs);
+      for (const i of installs) problems.push(...(await installedConflicts(rootReal, db, i.pkg, erasing)));
+      if (problems.length) throw new PhotonError('E_TX_CONFLICT', problems.join('\n'));
+    }
+    if (opts.test) return report;
+
+    // Instance counts as rpm passes them: installs see the count after the install, erasures the
+    // count after the erasure, both against the database as it is when the scriptlet runs.
+    const countOf = new Map<string, number>();
+    for (const p of db.packages()) countOf.set(p.name, (countOf.get(p.name) ?? 0) + 1);
+    const nameOf = (h: Header) => getStringTag(h, TAG.NAME);
+    const failedInstall = new Set<number>();
+    const skipErase = new Set<number>();
+    const fail = (idx: number, message: string) => {
+      const i = installs[idx]!;
+      failedInstall.add(idx);
+      for (const h of i.replaces) skipErase.add(h);
+      report.failed.push({ nevra: nevra(i.pkg.header), message });
+    };
+    const scriptOnce = async (h: Header, which: ScriptName, arg: number): Promise<string | undefined> => {
+      if (opts.noscripts) return undefined;
+      const r = await runScriptlet(rootReal, h, which, arg, nevra(h));
+      if (r.status === undefined) return undefined;
+      if (r.status !== 0) return r.message ?? `${which} scriptlet failed`;
+      if (r.message) report.warnings.push(r.message);
+      return undefined;
+    };
+
+    const installOrder = order.filter((s): s is { kind: 'install'; index: number } => s.kind === 'install');
+    // rpm 4.18 gives %pretrans and %posttrans the same $1: the count once this package is in,
+    // as seen before the transaction (1 fresh, 2 upgrade or reinstall).
+    const transArg = new Map<number, number>();
+    for (const s of installOrder) {
+      const h = installs[s.index]!.pkg.header;
+      transArg.set(s.index, (countOf.get(nameOf(h)) ?? 0) + 1);
+      opts.onStep?.('pretrans', nevra(h));
+      const err = await scriptOnce(h, 'pretrans', transArg.get(s.index)!);
+      if (err) fail(s.index, err);
+    }
+
+    // Paths any new package installs: an erasure in this transaction must leave them.
+    const newPaths = new Set<string>();
+    for (const i of installs) for (const f of headerFiles(i.pkg.header)) newPaths.add(f.path);
+    const adds: Uint8Array[] = [];
+    const removes: number[] = [];
+    const leaving = new Set<number>();
+    for (const s of order) {
+      if (s.kind === 'install') {
+        if (failedInstall.has(s.index)) continue;
+        const { pkg, bytes, replaces } = installs[s.index]!;
+        const name = nameOf(pkg.header);
+        const count = (countOf.get(name) ?? 0) + 1;
+        opts.onStep?.('install', nevra(pkg.header));
+        const err = await scriptOnce(pkg.header, 'pre', count);
+        if (err) {
+          fail(s.index, err);
+          continue;
+        }
+        const files = headerFiles(pkg.header);
+        const docs = new Set(opts.nodocs ? files.filter((f) => f.flags & RPMFILE.DOC && (f.mode & S_IFMT) !== S_IFDIR).map((f) => f.path) : []);
+        if (!opts.justdb) {
+          const ids = await IdMap.load(rootReal);
+          const oldFiles = new Map<string, { digest: string; algo: string }>();
+          const olds = [...replaces.map((h) => db.get(h)!), ...files.flatMap((f) => (f.flags & RPMFILE.CONFIG ? db.ownersOf(f.path) : []))];
+          for (const o of olds) {
+            const algo = fileDigestAlgo(o.header);
+            for (const [path, f] of installedFiles(o.header)) if (f.flags & RPMFILE.CONFIG) oldFiles.set(path, { digest: f.digest, algo });
+          }
+          const { staged, dirs } = await stagePackage(rootReal, pkg, bytes, oldFiles, ids, report.warnings, docs);
+          for (const d of dirs) await ensureDir(rootReal, d.path, d.target, d.meta);
+          for (const st of staged) {
+            if (st.existing !== 'replace') await rename(st.target, `${st.target}.${st.existing}`).catch(() => undefined);
+            await commit(st.tmp, st.target);
+          }
+        }
+        countOf.set(name, count);
+        const postErr = await scriptOnce(pkg.header, 'post', count);
+        if (postErr) report.warnings.push(postErr);
+        const fileStates = files.map((f) => (docs.has(f.path) ? FILE_STATE.NOTINSTALLED : FILE_STATE.NORMAL));
+        adds.push(buildInstalledHeader(pkg, { installTime: now, tid: now, fileStates }));
+        report.installed.push(nevra(pkg.header));
+      } else {
+        if (skipErase.has(s.hnum)) continue;
+        const old = db.get(s.hnum)!;
+        const count = Math.max(0, (countOf.get(old.name) ?? 1) - 1);
+        opts.onStep?.('erase', nevra(old.header));
+        for (const which of ['preun', 'postun'] as const) {
+          if (which === 'postun' && !opts.justdb) {
+            leaving.add(s.hnum);
+            await removeFiles(rootReal, db, old.header, leaving, newPaths, report.warnings);
+          }
+          const err = await scriptOnce(old.header, which, count);
+          if (err) report.warnings.push(err);
+        }
+        leaving.add(s.hnum);
+        countOf.set(old.name, count);
+        removes.push(s.hnum);
+        report.erased.push(nevra(old.header));
+      }
+    }
+    for (const s of installOrder) {
+      if (failedInstall.has(s.index)) continue;
+      const h = installs[s.index]!.pkg.header;
+      opts.onStep?.('posttrans', nevra(h));
+      const err = await scriptOnce(h, 'posttrans', transArg.get(s.index) ?? 1);
+      if (err) report.warnings.push(err);
+    }
+    if (adds.length || removes.length) {
+      await db.transaction((tx) => {
+        for (const h of removes) tx.remove(h);
+        for (const b of adds) tx.add(b);
+      });
+    }
+    return report;
+  } finally {
+    db.close();
+  }
+}
+
+function getStringTag(h: Header, tag: number): string {
+  const v = h.entries.get(tag);
+  return v && v.type === 6 ? v.value : '';
 }
