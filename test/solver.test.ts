@@ -183,3 +183,86 @@ test('recommends are installed when they can be', async () => {
   const r = await run([{ n: 'a', rec: ['r', 'bad'] }, { n: 'r' }, { n: 'bad', req: ['missing'] }], [], (u) => [inst(u, 'a')]);
   assert.deepEqual(r, { install: ['a-1-1.x86_64', 'r-1-1.x86_64'] });
 });
+
+// --- differential against libsolv's testsolv --------------------------------------------------
+
+function rng(seed: number): () => number {
+  let s = seed >>> 0 || 1;
+  return () => {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    return (s >>> 0) / 4294967296;
+  };
+}
+
+/** A random repository of `n` names × 1–3 versions with requires, alternatives and conflicts. */
+function randomRepo(seed: number): P[] {
+  const r = rng(seed);
+  const nNames = 6 + Math.floor(r() * 10);
+  const ps: P[] = [];
+  const nm = (k: number): string => `p${k}`;
+  for (let k = 0; k < nNames; k++) {
+    const nv = 1 + Math.floor(r() * 3);
+    for (let v = 1; v <= nv; v++) {
+      const p: P = { n: nm(k), v: String(v), a: r() < 0.3 ? 'noarch' : 'x86_64', req: [], con: [], prov: [] };
+      const nreq = Math.floor(r() * 3);
+      for (let i = 0; i < nreq; i++) {
+        const t = Math.floor(r() * (nNames + 2)); // a name past the end provides nothing
+        const x = r();
+        // Debian's testsolv is built without complex (rich) dependencies: alternatives come
+        // from shared virtual provides (cap*) instead.
+        if (x < 0.5) p.req!.push(`${nm(t)} >= ${1 + Math.floor(r() * 3)}`);
+        else p.req!.push(r() < 0.2 ? `cap${t}` : nm(t));
+      }
+      if (r() < 0.15) p.con!.push(`${nm(Math.floor(r() * nNames))}${r() < 0.5 ? ` < ${1 + Math.floor(r() * 3)}` : ''}`);
+      if (r() < 0.2) p.prov!.push(`cap${Math.floor(r() * nNames)}`);
+      ps.push(p);
+    }
+  }
+  return ps;
+}
+
+function testcase(repo: P[], jobNames: string[]): string {
+  const tag = (t: string, ds?: string[]): string[] => (ds ?? []).map((d) => `#>=${t}: ${d}`);
+  const lines = ['repo available 0 testtags <inline>'];
+  for (const p of repo) {
+    lines.push(`#>=Pkg: ${p.n} ${p.v ?? '1'} ${p.r ?? '1'} ${p.a ?? 'x86_64'}`);
+    lines.push(...tag('Req', p.req), ...tag('Prv', p.prov), ...tag('Con', p.con), ...tag('Obs', p.obs), ...tag('Rec', p.rec));
+  }
+  lines.push('system x86_64 rpm', ...jobNames.map((n) => `job install name ${n}`), 'result transaction,problems <inline>', '');
+  return lines.join('\n');
+}
+
+const haveTestsolv = existsSync('/usr/bin/testsolv');
+test('differential: agrees with libsolv testsolv on 300 random universes', { skip: !haveTestsolv && 'no testsolv' }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'solver-diff-'));
+  let sameVerdict = 0;
+  let sameTransaction = 0;
+  let solvableBoth = 0;
+  const N = 300;
+  const disagreements: string[] = [];
+  for (let seed = 1; seed <= N; seed++) {
+    const repo = randomRepo(seed);
+    const r = rng(seed * 7919);
+    const jobs = [`p${Math.floor(r() * 5)}`, ...(r() < 0.4 ? [`p${5 + Math.floor(r() * 3)}`] : [])];
+    const file = join(dir, `t${seed}.t`);
+    writeFileSync(file, testcase(repo, jobs));
+    const out = spawnSync('testsolv', [file], { encoding: 'utf8' }).stdout;
+    const theirs = out.split('\n').filter((l) => l.startsWith('+install ')).map((l) => l.slice(9).replace(/@available$/, '')).sort();
+    const theirProblems = out.split('\n').some((l) => l.startsWith('+problem '));
+    const u = await universe(repo);
+    const res = solve(u, jobs.map((n) => inst(u, n)));
+    const ours = res.problems.length > 0;
+    if (ours === theirProblems) sameVerdict++;
+    else disagreements.push(`seed ${seed}: ours ${ours ? 'unsolvable' : 'solvable'}, libsolv ${theirProblems ? 'unsolvable' : 'solvable'}`);
+    if (!ours && !theirProblems) {
+      solvableBoth++;
+      if (JSON.stringify(names(u, res.install)) === JSON.stringify(theirs)) sameTransaction++;
+      else disagreements.push(`seed ${seed}: ours ${names(u, res.install).join(' ')} | libsolv ${theirs.join(' ')}`);
+    }
+  }
+  process.stderr.write(`testsolv differential: verdict ${sameVerdict}/${N}, transaction ${sameTransaction}/${solvableBoth}\n${disagreements.slice(0, 8).join('\n')}\n`);
+  assert.equal(sameVerdict, N, disagreements.join('\n'));
+  assert.ok(sameTransaction >= solvableBoth * 0.9, `transactions differ: ${disagreements.join('\n')}`);
+});
