@@ -3,6 +3,7 @@
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bench as metadata } from './metadata.ts';
+import { bench as solver } from './solver.ts';
 
 export interface BenchRow {
   /** What was measured, e.g. "primary → package set". */
@@ -30,7 +31,7 @@ export interface Bench {
   run(ctx: BenchContext): Promise<BenchRow[]>;
 }
 
-const BENCHES: Bench[] = [metadata];
+const BENCHES: Bench[] = [metadata, solver];
 
 function table(rows: BenchRow[]): string {
   const head = ['case', 'tool', 'time (s)', 'peak RSS (MB)', 'note'];
