@@ -30,6 +30,7 @@ import { buildPoolData } from './_build_pool.ts';
 import type { RepoFile, RepoFileType, RepoPackage } from './primary.ts';
 
 export { StringPool } from './_strpool.ts';
+export type { PoolData } from './_scan_primary.ts';
 
 /** Dependency kinds, in the order of their numbers (DEP.PROVIDES = 0 …). */
 export const DEP_KINDS = [
@@ -183,6 +184,14 @@ export class PackagePool {
     if (ints[r + F.LOCATION_BASE]) pkg.locationBase = s(F.LOCATION_BASE);
     return pkg;
   }
+}
+
+/**
+ * The column arrays behind `pool`, for the binary pool cache (pool-cache.ts), which writes them
+ * raw; a PackagePool is rebuilt from them with `new PackagePool(data)`. Read-only by contract.
+ */
+export function poolData(pool: PackagePool): PoolData {
+  return (pool as unknown as { d: PoolData }).d;
 }
 
 /**
