@@ -15,6 +15,8 @@ export interface Repo {
   name: string;
   pool: PackagePool;
   installed: boolean;
+  /** 1 for packages hidden by excludes: no query or listing sees them. */
+  excluded?: Uint8Array;
 }
 
 export interface Pkg {
@@ -34,7 +36,10 @@ export function allRepos(sack: Sack): Repo[] {
 
 export function packagesOf(repos: readonly Repo[]): Pkg[] {
   const out: Pkg[] = [];
-  for (const repo of repos) for (let p = 0; p < repo.pool.count; p++) out.push({ repo, p });
+  for (const repo of repos) {
+    const ex = repo.excluded;
+    for (let p = 0; p < repo.pool.count; p++) if (!ex || !ex[p]) out.push({ repo, p });
+  }
   return out;
 }
 

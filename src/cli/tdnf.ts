@@ -1,0 +1,323 @@
+#!/usr/bin/env node
+/**
+ * The `tdnf` command: argv → TdnfArgs → command → text or `-j` JSON → exit status. The only
+ * place that prints: commands return data, errors arrive as TdnfError and leave as
+ * `Error(NNNN) : message` on stderr (JSON: `{"Error": N, "ErrorMessage": "..."}` on stdout, as
+ * tdnf's pr_json prints it) with exit status exitStatus(code).
+ */
+import { loadPrimaryPool, StringPool } from '../repo/pool.ts';
+import { dataPath, expectationOf, findData, readRepomd } from '../repo/repomd.ts';
+import { type Update, readUpdateinfo } from '../repo/updateinfo.ts';
+import { changelogEntries } from '../repo/from-header.ts';
+import { isPhotonError } from '../util/errors.ts';
+import { TDNF, TdnfError, exitStatus } from '../tdnf/errors.ts';
+import { SYSTEM_REPO, type InstalledSet, loadInstalled } from '../tdnf/installed.ts';
+import { type TdnfArgs, TdnfUsageError, flag, parseTdnfArgs, values } from '../tdnf/options.ts';
+import * as out from '../tdnf/output.ts';
+import { type Repo, type Sack, globToRegExp, isGlob } from '../tdnf/query.ts';
+import { list, parseScope } from '../tdnf/commands/list.ts';
+import { info } from '../tdnf/commands/info.ts';
+import { search } from '../tdnf/commands/search.ts';
+import { provides } from '../tdnf/commands/provides.ts';
+import { count } from '../tdnf/commands/count.ts';
+import { checkUpdate } from '../tdnf/commands/check-update.ts';
+import { DEP_OUTPUTS, type DepOutput, type RepoqueryOptions, type WhatKey, repoquery } from '../tdnf/commands/repoquery.ts';
+import { type UpdateinfoMode, type UpdateinfoScope, summarize, updateinfo } from '../tdnf/commands/updateinfo.ts';
+import { checkLocal } from '../tdnf/commands/check-local.ts';
+import { helpText } from '../tdnf/commands/help.ts';
+
+export interface Io {
+  stdout(s: string): void;
+  stderr(s: string): void;
+}
+
+const processIo: Io = {
+  stdout: (s) => process.stdout.write(s),
+  stderr: (s) => process.stderr.write(s),
+};
+
+/** What a command gets: the parsed line, the package sets, and where to print. */
+interface Session {
+  args: TdnfArgs;
+  strings: StringPool;
+  sack: Sack;
+  installed: InstalledSet;
+  updateinfo: () => Promise<Update[]>;
+  dnfCheckUpdateCompat: boolean;
+}
+
+interface LoadedRepoLike {
+  id: string;
+  name: string;
+  pool: import('../repo/pool.ts').PackagePool;
+  updateinfoPath?: string;
+}
+
+/** Imports a module that another part of the project may not have landed yet. */
+async function optionalImport(spec: string): Promise<Record<string, unknown> | undefined> {
+  try {
+    return (await import(spec)) as Record<string, unknown>;
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    if (code === 'ERR_MODULE_NOT_FOUND' && String((e as Error).message).includes(spec.replace(/^\.\.\//, ''))) return undefined;
+    throw e;
+  }
+}
+
+/**
+ * Until src/tdnf/repos.ts (refresh, cache, downloads) lands: local repositories read in place —
+ * file:// or absolute baseurls with repodata, as --repofrompath gives them.
+ */
+async function loadLocalRepos(cfg: import('../tdnf/config.ts').TdnfConfig, strings: StringPool): Promise<LoadedRepoLike[]> {
+  const repos: LoadedRepoLike[] = [];
+  for (const r of cfg.repos) {
+    if (!r.enabled) continue;
+    const url = r.baseurl[0];
+    if (!url || !(url.startsWith('/') || url.startsWith('file://'))) {
+      throw new TdnfError(TDNF.REPO_PERFORM, `repo '${r.id}': only local repositories can be read until remote repository support lands`);
+    }
+    const root = url.startsWith('file://') ? decodeURIComponent(new URL(url).pathname) : url;
+    const repomdPath = `${root.replace(/\/$/, '')}/repodata/repomd.xml`;
+    let repomd;
+    try {
+      repomd = await readRepomd(repomdPath);
+    } catch (e) {
+      if (r.skipIfUnavailable) continue;
+      throw new TdnfError(TDNF.REPO_PERFORM, `Error: Failed to synchronize cache for repo '${r.name}'`, { cause: e });
+    }
+    const primary = findData(repomd, 'primary');
+    if (!primary) throw new TdnfError(TDNF.REPO_PERFORM, `repo '${r.id}': repomd.xml lists no primary metadata`);
+    const pool = await loadPrimaryPool(dataPath(repomdPath, primary), { strings, expect: expectationOf(primary) });
+    const ui = findData(repomd, 'updateinfo');
+    const repo: LoadedRepoLike = { id: r.id, name: r.name, pool };
+    if (ui) repo.updateinfoPath = dataPath(repomdPath, ui);
+    repos.push(repo);
+  }
+  return repos;
+}
+
+/** A mask of packages hidden by excludes (name globs), as tdnf hides them from repositories. */
+function excludeMask(repo: Repo, excludes: readonly string[]): Uint8Array | undefined {
+  if (!excludes.length) return undefined;
+  const tests = excludes.map((e) => (isGlob(e) ? ((s: string) => globToRegExp(e).test(s)) : (s: string) => s === e));
+  const mask = new Uint8Array(repo.pool.count);
+  let any = false;
+  for (let p = 0; p < repo.pool.count; p++) {
+    const name = repo.pool.str(repo.pool.name(p));
+    if (tests.some((t) => t(name))) {
+      mask[p] = 1;
+      any = true;
+    }
+  }
+  return any ? mask : undefined;
+}
+
+async function openSession(args: TdnfArgs): Promise<Session> {
+  const { loadConfig } = await import('../tdnf/config.ts');
+  const cfg = await loadConfig({
+    ...(args.config !== undefined ? { configFile: args.config } : {}),
+    installroot: args.installRoot,
+    ...(args.releaseVer !== undefined ? { releasever: args.releaseVer } : {}),
+    setopt: values(args, 'setopt'),
+    enablerepo: args.enableRepo,
+    disablerepo: args.disableRepo,
+    repoid: args.repo,
+    repofrompath: values(args, 'repofrompath'),
+    repofromdir: values(args, 'repofromdir'),
+    disableexcludes: args.disableExcludes,
+    exclude: values(args, 'exclude'),
+  });
+  const strings = new StringPool();
+  const installed = await loadInstalled(cfg.installroot, { strings });
+  const reposMod = await optionalImport('../tdnf/repos.ts');
+  let loaded: LoadedRepoLike[];
+  if (reposMod && typeof reposMod.loadRepos === 'function') {
+    const loadRepos = reposMod.loadRepos as (c: unknown, s: StringPool, o: unknown) => Promise<LoadedRepoLike[]>;
+    loaded = await loadRepos(cfg, strings, { refresh: args.refresh, cacheonly: args.cacheOnly });
+  } else loaded = await loadLocalRepos(cfg, strings);
+  const available: Repo[] = loaded.map((r) => {
+    const repo: Repo = { id: r.id, name: r.name, pool: r.pool, installed: false };
+    const mask = excludeMask(repo, cfg.excludes);
+    if (mask) repo.excluded = mask;
+    return repo;
+  });
+  const sack: Sack = { installed: { id: SYSTEM_REPO, name: SYSTEM_REPO, pool: installed.pool, installed: true }, available };
+  return {
+    args, strings, sack, installed,
+    dnfCheckUpdateCompat: cfg.main.dnfCheckUpdateCompat,
+    updateinfo: async () => {
+      const all: Update[] = [];
+      for (const r of loaded) if (r.updateinfoPath) await readUpdateinfo(r.updateinfoPath, (u) => all.push(u));
+      return all;
+    },
+  };
+}
+
+type Handler = (s: Session, io: Io) => Promise<number>;
+
+const print = (s: Session, io: Io, value: () => unknown, text: () => string): number => {
+  io.stdout(s.args.json ? out.json(value()) : text());
+  return 0;
+};
+
+/** tdnf -j turns "no match" of list/info into an empty list. */
+async function noMatchAsEmpty<T>(s: Session, f: () => T, empty: T): Promise<T> {
+  try {
+    return f();
+  } catch (e) {
+    if (s.args.json && e instanceof TdnfError && e.code === TDNF.NO_MATCH) return empty;
+    throw e;
+  }
+}
+
+const REPOQUERY_OUTPUTS = Object.keys(DEP_OUTPUTS) as DepOutput[];
+const WHAT_KEYS: WhatKey[] = ['whatprovides', 'whatrequires', 'whatdepends', 'whatobsoletes', 'whatconflicts',
+  'whatrecommends', 'whatsuggests', 'whatsupplements', 'whatenhances'];
+
+const HANDLERS: Record<string, Handler> = {
+  async list(s, io) {
+    const { scope, specs } = parseScope(s.args.args, (n) => flag(s.args, n));
+    const pkgs = await noMatchAsEmpty(s, () => list(s.sack, scope, specs), []);
+    return print(s, io, () => out.listJson(pkgs), () => out.listText(pkgs));
+  },
+  async info(s, io) {
+    const { scope, specs } = parseScope(s.args.args, (n) => flag(s.args, n));
+    const pkgs = await noMatchAsEmpty(s, () => info(s.sack, scope, specs), []);
+    return print(s, io, () => out.infoJson(pkgs), () => out.infoText(pkgs));
+  },
+  async search(s, io) {
+    let hits: ReturnType<typeof search>;
+    try {
+      hits = search(s.sack, s.args.args);
+    } catch (e) {
+      if (s.args.json && e instanceof TdnfError && e.code === TDNF.NO_SEARCH_RESULTS) hits = [];
+      else throw e;
+    }
+    return print(s, io, () => out.searchJson(hits), () => out.searchText(hits));
+  },
+  async provides(s, io) {
+    const pkgs = provides(s.sack, s.args.args[0]);
+    return print(s, io, () => out.providesJson(pkgs), () => out.providesText(pkgs));
+  },
+  async count(s, io) {
+    const n = count(s.sack);
+    return print(s, io, () => n, () => `Package count = ${n}\n`);
+  },
+  async 'check-update'(s, io) {
+    const pkgs = checkUpdate(s.sack, s.args.args);
+    print(s, io, () => out.listJson(pkgs), () => out.checkUpdateText(pkgs));
+    return pkgs.length && s.dnfCheckUpdateCompat ? 100 : 0;
+  },
+  async repoquery(s, io) {
+    const a = s.args;
+    const o: RepoqueryOptions = {
+      specs: a.args,
+      available: flag(a, 'available'), installed: flag(a, 'installed'), extras: flag(a, 'extras'),
+      duplicates: flag(a, 'duplicates'), upgrades: flag(a, 'upgrades'), userinstalled: flag(a, 'userinstalled'),
+      isUserInstalled: (p) => s.installed.userInstalled(p),
+      file: values(a, 'file'), arch: values(a, 'arch', true), what: {},
+      list: flag(a, 'list'), changelogs: flag(a, 'changelogs'), source: a.source, location: flag(a, 'location'),
+      changelogOf: (k) => (k.repo.installed
+        ? changelogEntries(s.installed.headers[k.p]!, -1).reverse().map((c) => ({ time: c.date, author: c.author, text: c.text }))
+        : []),
+    };
+    const qf = values(a, 'qf').at(-1);
+    if (qf !== undefined) o.queryformat = qf;
+    for (const w of WHAT_KEYS) if (flag(a, w)) o.what![w] = values(a, w, true);
+    const dep = REPOQUERY_OUTPUTS.filter((d) => flag(a, d));
+    if (dep.length > 1) throw new TdnfError(TDNF.CLI_ONE_DEP_ONLY, 'only one dependency allowed');
+    if (dep[0]) o.deps = dep[0];
+    const r = repoquery(s.sack, o);
+    return print(s, io, () => out.repoqueryJson(r), () => out.repoqueryText(r));
+  },
+  async updateinfo(s, io) {
+    const a = s.args;
+    let words = [...a.args];
+    let mode: UpdateinfoMode = flag(a, 'list') ? 'list' : flag(a, 'info') ? 'info' : 'summary';
+    if (words[0] === 'summary' || words[0] === 'list' || words[0] === 'info') mode = words.shift() as UpdateinfoMode;
+    let scope: UpdateinfoScope = flag(a, 'all') ? 'all' : flag(a, 'installed') ? 'installed' : 'available';
+    if (words[0] === 'all' || words[0] === 'installed' || words[0] === 'available' || words[0] === 'updates') scope = words.shift() as UpdateinfoScope;
+    const advs = updateinfo(s.sack, await s.updateinfo(), {
+      mode, scope, specs: words, security: a.security, rebootRequired: a.rebootRequired,
+      ...(a.secSeverity !== undefined ? { secSeverity: a.secSeverity } : {}),
+    });
+    if (mode === 'summary') {
+      const sum = summarize(advs);
+      return print(s, io, () => sum, () => out.updateinfoSummaryText(sum));
+    }
+    return print(s, io, () => out.updateinfoJson(advs), () => (mode === 'list' ? out.updateinfoListText(advs) : out.updateinfoInfoText(advs)));
+  },
+  async 'check-local'(s, io) {
+    await checkLocal(s.sack, s.args.args[0], s.strings);
+    if (!s.args.json) io.stdout('Check completed without issues\n');
+    return 0;
+  },
+};
+
+/** Commands other modules of the project implement: their module and function. */
+const EXTERNAL: Record<string, { module: string; fn: string }> = {
+  makecache: { module: '../tdnf/commands/makecache.ts', fn: 'makecache' },
+  clean: { module: '../tdnf/commands/clean.ts', fn: 'clean' },
+  repolist: { module: '../tdnf/commands/repolist.ts', fn: 'repolist' },
+};
+
+async function runExternal(name: string, args: TdnfArgs, io: Io): Promise<number> {
+  const ext = EXTERNAL[name];
+  const mod = ext ? await optionalImport(ext.module) : undefined;
+  const fn = mod?.[ext?.fn ?? ''] ?? mod?.main;
+  if (typeof fn !== 'function') {
+    throw new TdnfError(TDNF.CLI_INVALID_ARGUMENT, `tdnf ${name} is not available in this build yet`);
+  }
+  return (await (fn as (a: TdnfArgs, io: Io) => Promise<number | undefined>)(args, io)) ?? 0;
+}
+
+function errorOut(e: TdnfError, json: boolean, io: Io): number {
+  if (e instanceof TdnfUsageError && e.detail) io.stderr(`${e.detail}\n`);
+  if (json) io.stdout(out.json({ Error: e.code, ErrorMessage: e.message }));
+  else io.stderr(`Error(${e.code}) : ${e.message}\n`);
+  return exitStatus(e.code);
+}
+
+/** Runs tdnf with `argv` (no program name); tdnfj passes { json: true, assumeYes: true }. */
+export async function tdnf(argv: readonly string[], preset: { json?: boolean; assumeYes?: boolean } = {}, io: Io = processIo): Promise<number> {
+  let args: TdnfArgs;
+  // Before parsing succeeds we only know -j from the raw words.
+  const rawJson = preset.json === true || argv.includes('-j') || argv.includes('--json');
+  try {
+    args = parseTdnfArgs(argv, preset);
+  } catch (e) {
+    if (e instanceof TdnfError) return errorOut(e, rawJson, io);
+    throw e;
+  }
+  try {
+    if (args.showVersion) {
+      io.stdout(args.json ? out.json({ Name: 'tdnf', Version: out.TDNF_VERSION }) : `tdnf: ${out.TDNF_VERSION}\n`);
+      return 0;
+    }
+    if (args.showHelp || args.command === 'help') {
+      io.stdout(`${helpText()}\n`);
+      return 0;
+    }
+    if (args.commandName === undefined) {
+      if (!args.json) io.stderr(`You need to give some command\n${helpText()}\n`);
+      throw new TdnfError(TDNF.CLI_NO_SUCH_CMD, 'Please check your command');
+    }
+    if (args.command === undefined) {
+      if (!args.json) io.stderr(`No such command: ${args.commandName}. Please use /usr/bin/tdnf --help\n`);
+      throw new TdnfError(TDNF.CLI_NO_SUCH_CMD, 'Please check your command');
+    }
+    const handler = HANDLERS[args.command];
+    if (!handler) return await runExternal(args.command, args, io);
+    return await handler(await openSession(args), io);
+  } catch (e) {
+    if (e instanceof TdnfError) return errorOut(e, args.json, io);
+    if (isPhotonError(e)) return errorOut(new TdnfError(TDNF.INVALID_PARAMETER, e.describe(), { cause: e }), args.json, io);
+    throw e;
+  }
+}
+
+const isMain = process.argv[1] !== undefined && /tdnfj?(\.[cm]?[jt]s)?$/.test(process.argv[1]);
+if (isMain) {
+  const asTdnfj = /tdnfj(\.[cm]?[jt]s)?$/.test(process.argv[1]!);
+  process.exitCode = await tdnf(process.argv.slice(2), asTdnfj ? { json: true, assumeYes: true } : {});
+}
