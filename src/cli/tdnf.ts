@@ -264,7 +264,10 @@ const EXTERNAL: Record<string, { module: string; fn: string }> = {
 async function runExternal(name: string, args: TdnfArgs, io: Io): Promise<number> {
   const ext = EXTERNAL[name];
   const mod = ext ? await optionalImport(ext.module) : undefined;
-  const fn = mod?.[ext?.fn ?? ''] ?? mod?.main;
+  // Their library functions take a TdnfConfig, not argv; until the adapters are written here,
+  // only a module's own `main(args, io)` is called, so a half-landed module cannot be misused.
+  void ext?.fn;
+  const fn = mod?.main;
   if (typeof fn !== 'function') {
     throw new TdnfError(TDNF.CLI_INVALID_ARGUMENT, `tdnf ${name} is not available in this build yet`);
   }
