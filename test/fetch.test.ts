@@ -114,9 +114,9 @@ describe('fetchFile', () => {
 
   test('errors as tdnf codes them', async () => {
     await rejectsCode(fetchFile([`${base}/nothing`], join(dir, 'x')), TDNF.INVALID_PARAMETER, /Error: 404 when downloading .*\/nothing\. Please check repo url/);
-    await rejectsCode(fetchFile([`http://127.0.0.1:${closedPort}/x`], join(dir, 'x')), 1207);
-    await rejectsCode(fetchFile(['ftp://example.org/x'], join(dir, 'x')), 1201);
-    await rejectsCode(fetchFile([`${base}/slow`], join(dir, 'x'), { timeoutMs: 200 }), 1228);
+    await rejectsCode(fetchFile([`http://127.0.0.1:${closedPort}/x`], join(dir, 'x')), 1208);
+    await rejectsCode(fetchFile(['ftp://example.org/x'], join(dir, 'x')), 1202);
+    await rejectsCode(fetchFile([`${base}/slow`], join(dir, 'x'), { timeoutMs: 200 }), 1229);
   });
 
   test('retries with backoff on 5xx', async () => {

@@ -9,7 +9,7 @@
  * - Basic auth, proxies (CONNECT for https, absolute-URI for http), sslverify / sslcacert /
  *   client certificates, an overall timeout, minrate and throttle;
  * - errors as tdnf reports them: an HTTP status ≥ 400 is 1622 "Error: 404 when downloading …",
- *   a transport failure is 1200 + the libcurl code tdnf would have got (7 couldn't connect,
+ *   a transport failure is 1201 (ERROR_TDNF_CURL_BASE) + the libcurl code tdnf would have got (7 couldn't connect,
  *   6 couldn't resolve, 28 timeout, 60 bad certificate, …).
  *
  * Metalink (XML: <url>s with preferences, <hash>es and <size> of repomd.xml) and mirrorlist (one
@@ -27,14 +27,14 @@ import { hashAlgorithm } from './_source.ts';
 import { TDNF, TdnfError } from '../tdnf/errors.ts';
 import { tempPathFor } from '../util/fs.ts';
 
-/** libcurl's codes for the failures we can meet; tdnf reports 1200 + code. */
+/** libcurl's codes for the failures we can meet; tdnf reports ERROR_TDNF_CURL_BASE (1201) + code. */
 export const CURLE = {
   UNSUPPORTED_PROTOCOL: 1, URL_MALFORMAT: 3, COULDNT_RESOLVE_PROXY: 5, COULDNT_RESOLVE_HOST: 6, COULDNT_CONNECT: 7,
   PARTIAL_FILE: 18, WRITE_ERROR: 23, READ_ERROR: 26, OPERATION_TIMEDOUT: 28, SSL_CONNECT_ERROR: 35,
   TOO_MANY_REDIRECTS: 47, GOT_NOTHING: 52, SEND_ERROR: 55, RECV_ERROR: 56, PEER_FAILED_VERIFICATION: 60,
   FILE_COULDNT_READ_FILE: 37, LOGIN_DENIED: 67,
 } as const;
-const CURL_ERROR_BASE = 1200;
+const CURL_ERROR_BASE = TDNF.CURL_BASE;
 
 export interface Checksum {
   /** sha256, sha512, sha1/sha, md5 (repomd spellings). */
