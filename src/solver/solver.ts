@@ -14,8 +14,22 @@
  * 3. Unsatisfiable: the refutation's clauses (an unsat core) give one problem; its job rules
  *    are disabled and solving goes on (libsolv's way), so every problem is found and
  *    --skip-broken gets the transaction without the broken jobs.
+ *
+ * Cost and layout (the solve must stay well under 0.1 s on a 63,000-package repository, where
+ * a job reaches a few thousand packages and tens of thousands of rules):
+ * - Only packages reachable from the jobs and the installed set get rules (a work queue).
+ * - Rules are literals in one growable Int32Array arena (`lits`; rule r is
+ *   `lits[ruleStart[r] … ruleStart[r + 1])`), what each stands for in parallel Int32 columns
+ *   (kind, p, q, dependency reference): no array nor object per rule. Dependency text is only
+ *   formatted when a problem is described.
+ * - Providers are cached per (pool, dependency id), already filtered to candidates: a
+ *   dependency shared by many packages is looked up once. Rich dependencies are parsed and put
+ *   in CNF once per name id.
+ * - "Rules triggered by p" (what the decision policy walks) is a linked list in typed arrays,
+ *   appended at the tail so that rules are visited in the order they were made.
  */
-import { DEP } from '../repo/pool.ts';
+import { DEP, type PackagePool, poolData } from '../repo/pool.ts';
+import { DEP_KIND_COUNT } from '../repo/_scan_primary.ts';
 import { formatDep, formatRich, parseRich, type RichDep } from '../rpm/deps.ts';
 import { comparePackageEvr } from '../rpm/version.ts';
 import { Sat, lit } from './sat.ts';
@@ -35,30 +49,84 @@ type RuleInfo =
   | { t: 'uninstallable'; p: number }
   | { t: 'true' };
 
+/** Rule kinds as stored in the `kind` column (RuleInfo['t'] by number). */
+const KINDS = ['job', 'requires', 'nothing', 'conflicts', 'obsoletes', 'same', 'update', 'lock', 'uninstallable', 'true'] as const;
+const R_JOB = 0, R_REQUIRES = 1, R_NOTHING = 2, R_CONFLICTS = 3, R_OBSOLETES = 4, R_SAME = 5, R_UPDATE = 6;
+const R_LOCK = 7, R_UNINSTALLABLE = 8, R_TRUE = 9;
+/** Dependency references in the `depA` column: ≥ 0 a pool index (depB = its dependency id). */
+const DEP_NONE = -3, DEP_RICH_RAW = -2, DEP_RICH_FORMATTED = -1;
+
 const MAX_RICH_CLAUSES = 256;
+
+/** Name classes for requires (cached per name id). */
+const NK_UNKNOWN = 0, NK_PLAIN = 1, NK_RPMLIB = 2, NK_RICH = 3;
 
 /** A formula over packages: leaf = "one of these packages". */
 type F = { k: 'leaf'; ps: readonly number[] } | { k: 'not'; f: F } | { k: 'and' | 'or'; fs: F[] };
 
+/** A growable Int32Array, push-only: `a[0 … n)` is the content (`a` is replaced on growth). */
+class IntVec {
+  a: Int32Array;
+  n = 0;
+  constructor(capacity = 1024) {
+    this.a = new Int32Array(capacity);
+  }
+  push(x: number): void {
+    if (this.n === this.a.length) {
+      const b = new Int32Array(this.a.length * 2);
+      b.set(this.a);
+      this.a = b;
+    }
+    this.a[this.n++] = x;
+  }
+}
+
+function includes(xs: Int32Array, x: number): boolean {
+  for (let k = 0; k < xs.length; k++) if (xs[k] === x) return true;
+  return false;
+}
+
 export class Solver {
   private readonly u: Universe;
   private readonly o: SolveOptions;
-  private readonly clauses: number[][] = [];
-  private readonly info: RuleInfo[] = [];
+  /** Rule literals; rule r is lits.a[ruleStart.a[r] … ruleStart.a[r + 1]). */
+  private readonly lits = new IntVec(1 << 16);
+  private readonly ruleStart = new IntVec(1 << 14);
+  /** Per rule: its kind (R_*), packages p and q (-1 when none), dependency (depA, depB). */
+  private readonly kind = new IntVec(1 << 14);
+  private readonly infoP = new IntVec(1 << 14);
+  private readonly infoQ = new IntVec(1 << 14);
+  private readonly depA = new IntVec(1 << 14);
+  private readonly depB = new IntVec(1 << 14);
   private readonly visited: Uint8Array;
-  private readonly excluded: Uint8Array;
+  /** Per package: 1 when it may be chosen at all (arch policy, excludes; installed always). */
+  private readonly cand: Uint8Array;
   private readonly installonly = new Set<number>();
   private readonly queue: number[] = [];
-  /** Per package: rule numbers whose trigger (a negative literal) is that package. */
-  private readonly reqOf = new Map<number, number[]>();
+  /**
+   * Per package: the rules whose trigger (a negative literal) is that package, as a linked
+   * list: trigHead/trigTail[p] → node; trigRule/trigNext per node (-1 ends).
+   */
+  private readonly trigHead: Int32Array;
+  private readonly trigTail: Int32Array;
+  private readonly trigRule = new IntVec(1 << 14);
+  private readonly trigNext = new IntVec(1 << 14);
   /** Per package: its Recommends, as candidate lists. */
   private readonly recOf = new Map<number, Int32Array[]>();
   private readonly names = new Map<number, string>();
+  /** Per name id (below the string count at construction): NK_* class, 0 = not yet known. */
+  private readonly nameKind: Uint8Array;
+  /** Per pool: 1 + index in provLists of a dependency's candidate providers, 0 = not yet. */
+  private readonly provSlot: (Int32Array | undefined)[] = [];
+  private readonly provLists: Int32Array[] = [];
+  private readonly richTrees = new Map<number, RichDep>();
+  private readonly richCnf = [new Map<number, number[][] | null>(), new Map<number, number[][] | null>()];
   private readonly jobRules: number[] = [];
   /** Update/distro-sync targets: candidates the policy tries before keeping the installed one. */
   private readonly prefer: number[][] = [];
   private readonly erased = new Set<number>();
   private readonly trueVar: number;
+  private readonly noarch: number;
   private depth: Int32Array;
 
   constructor(universe: Universe, options: SolveOptions = {}) {
@@ -66,14 +134,21 @@ export class Solver {
     this.o = options;
     this.trueVar = universe.count;
     this.visited = new Uint8Array(universe.count);
-    this.excluded = new Uint8Array(universe.count);
+    this.cand = new Uint8Array(universe.count);
     this.depth = new Int32Array(universe.count).fill(1 << 30);
-    for (const p of options.excludes ?? []) if (!universe.isInstalled(p)) this.excluded[p] = 1;
+    this.trigHead = new Int32Array(universe.count).fill(-1);
+    this.trigTail = new Int32Array(universe.count).fill(-1);
+    this.nameKind = new Uint8Array(universe.strings.count);
+    this.noarch = universe.strings.lookup('noarch');
+    for (let p = 0; p < universe.count; p++) this.cand[p] = universe.archAllowed(p) ? 1 : 0;
+    for (const p of options.excludes ?? []) if (!universe.isInstalled(p)) this.cand[p] = 0;
     for (const n of options.installonlyNames ?? []) {
       const id = universe.strings.lookup(n);
       if (id >= 0) this.installonly.add(id);
     }
-    this.rule([lit(this.trueVar, false)], { t: 'true' });
+    this.ruleStart.push(0);
+    this.lits.push(lit(this.trueVar, false));
+    this.endRule(R_TRUE, -1, -1);
   }
 
   private nameStr(id: number): string {
@@ -81,20 +156,48 @@ export class Solver {
     if (s === undefined) this.names.set(id, (s = this.u.str(id)));
     return s;
   }
-  private rule(ls: number[], info: RuleInfo): number {
-    const r = this.clauses.length;
-    this.clauses.push(ls);
-    this.info.push(info);
+  private classify(id: number): number {
+    let k = id < this.nameKind.length ? this.nameKind[id]! : NK_UNKNOWN;
+    if (k !== NK_UNKNOWN) return k;
+    const s = this.u.str(id);
+    k = s.charCodeAt(0) === 40 ? NK_RICH : s.startsWith('rpmlib(') ? NK_RPMLIB : NK_PLAIN;
+    if (id < this.nameKind.length) this.nameKind[id] = k;
+    return k;
+  }
+
+  get ruleCount(): number {
+    return this.ruleStart.n - 1;
+  }
+  /** Closes the rule whose literals were pushed since the last one; returns its number. */
+  private endRule(kind: number, p: number, q: number, depA = DEP_NONE, depB = 0): number {
+    const r = this.ruleStart.n - 1;
+    this.ruleStart.push(this.lits.n);
+    this.kind.push(kind);
+    this.infoP.push(p);
+    this.infoQ.push(q);
+    this.depA.push(depA);
+    this.depB.push(depB);
     return r;
   }
+  private rule(ls: readonly number[], kind: number, p = -1, q = -1): number {
+    for (const l of ls) this.lits.push(l);
+    return this.endRule(kind, p, q);
+  }
+  /** Rule r's literals: a view into the arena (valid until the next rule is added). */
+  private clause(r: number): Int32Array {
+    return this.lits.a.subarray(this.ruleStart.a[r]!, this.ruleStart.a[r + 1]!);
+  }
   private trigger(p: number, r: number): void {
-    const l = this.reqOf.get(p);
-    if (l) l.push(r);
-    else this.reqOf.set(p, [r]);
+    const node = this.trigRule.n;
+    this.trigRule.push(r);
+    this.trigNext.push(-1);
+    if (this.trigTail[p]! < 0) this.trigHead[p] = node;
+    else this.trigNext.a[this.trigTail[p]!] = node;
+    this.trigTail[p] = node;
   }
   /** Whether `p` may be chosen at all (installed packages always may stay). */
   private candidate(p: number): boolean {
-    return this.u.isInstalled(p) || (!this.excluded[p] && this.u.archAllowed(p));
+    return this.cand[p] === 1;
   }
   private enqueue(p: number, d: number): void {
     if (d < this.depth[p]!) this.depth[p] = d;
@@ -104,11 +207,26 @@ export class Solver {
     }
   }
 
-  /** Providers of pool dependency `dep` of package p's pool, as candidates. */
-  private providers(nameId: number, flags: number, evr: number): number[] {
+  /** Candidate providers of `name [op evr]` (a fresh array when some are filtered out). */
+  private providers(nameId: number, flags: number, evr: number): Int32Array {
+    const all = this.u.whatProvides(nameId, flags, evr);
+    let k = 0;
+    while (k < all.length && this.cand[all[k]!] === 1) k++;
+    if (k === all.length) return all;
     const out: number[] = [];
-    for (const q of this.u.whatProvides(nameId, flags, evr)) if (this.candidate(q)) out.push(q);
-    return out;
+    for (const q of all) if (this.cand[q] === 1) out.push(q);
+    return Int32Array.from(out);
+  }
+  /** Candidate providers of dependency `dep` of pool number `pi`, cached per (pool, dep). */
+  private depProviders(pi: number, pool: PackagePool, dep: number): Int32Array {
+    let slots = this.provSlot[pi];
+    if (!slots) this.provSlot[pi] = slots = new Int32Array(pool.depCount);
+    const s = slots[dep]!;
+    if (s) return this.provLists[s - 1]!;
+    const r = this.providers(pool.depName(dep), pool.depFlags(dep), pool.depEvr(dep));
+    this.provLists.push(r);
+    slots[dep] = this.provLists.length;
+    return r;
   }
 
   private richF(tree: RichDep): F {
@@ -116,7 +234,7 @@ export class Solver {
       const d = tree.dep;
       const n = this.u.strings.lookup(d.name);
       const e = d.evr ? this.u.strings.internString(d.evr) : 0;
-      return { k: 'leaf', ps: n < 0 ? [] : this.providers(n, d.flags, e) };
+      return { k: 'leaf', ps: n < 0 ? [] : Array.from(this.providers(n, d.flags, e)) };
     }
     const a = tree.args.map((x) => this.richF(x));
     const not = (f: F): F => ({ k: 'not', f });
@@ -166,29 +284,55 @@ export class Solver {
     return acc;
   }
 
+  private richTree(nameId: number): RichDep {
+    let t = this.richTrees.get(nameId);
+    if (!t) this.richTrees.set(nameId, (t = parseRich(this.nameStr(nameId))));
+    return t;
+  }
+  /** The CNF of rich dependency `nameId` (negated for conflicts), once per name id. Shared. */
+  private richClauses(nameId: number, neg: boolean): number[][] | null {
+    const m = this.richCnf[neg ? 1 : 0]!;
+    let c = m.get(nameId);
+    if (c === undefined) m.set(nameId, (c = this.cnf(this.richF(this.richTree(nameId)), neg)));
+    return c;
+  }
+
   /** Package rules for `p` (libsolv's solver_addpkgrulesforsolvable). */
   private addPackageRules(p: number): void {
-    const [pool, i] = this.u.local(p);
+    const u = this.u;
+    const pi = u.poolIndex(p);
+    const pool = u.pools[pi]!.pool;
+    const i = p - u.pools[pi]!.offset;
+    const pd = poolData(pool);
+    const row = i * DEP_KIND_COUNT;
+    const depList = pd.depList;
+    const depName = pd.depName;
+    const lits = this.lits;
     const d = this.depth[p]! + 1;
     const np = lit(p, true);
+    const pp = lit(p, false);
     if (!this.candidate(p)) {
-      this.rule([np], { t: 'uninstallable', p });
+      this.rule([np], R_UNINSTALLABLE, p);
       return;
     }
-    for (const dep of pool.deps(i, DEP.REQUIRES)) {
-      const nameId = pool.depName(dep);
-      const name = this.nameStr(nameId);
-      if (name.startsWith('rpmlib(')) continue;
-      if (name.charCodeAt(0) === 40) {
-        const cs = this.cnf(this.richF(parseRich(name)), false);
+    for (let k = pd.depIndex[row + DEP.REQUIRES]!, ke = pd.depIndex[row + DEP.REQUIRES + 1]!; k < ke; k++) {
+      const dep = depList[k]!;
+      const nameId = depName[dep]!;
+      const nk = this.classify(nameId);
+      if (nk === NK_RPMLIB) continue;
+      if (nk === NK_RICH) {
+        const cs = this.richClauses(nameId, false);
         if (!cs) continue;
         for (const c of cs) {
-          if (c.includes(lit(p, false))) continue;
+          if (c.includes(pp)) continue;
           if (c.length === 0) {
-            this.rule([np], { t: 'nothing', p, dep: name });
+            lits.push(np);
+            this.endRule(R_NOTHING, p, -1, DEP_RICH_RAW, nameId);
             continue;
           }
-          const r = this.rule([np, ...c], { t: 'requires', p, dep: formatRich(parseRich(name)) });
+          lits.push(np);
+          for (const l of c) lits.push(l);
+          const r = this.endRule(R_REQUIRES, p, -1, DEP_RICH_FORMATTED, nameId);
           this.trigger(p, r);
           for (const l of c) {
             if (l & 1) this.trigger(l >> 1, r);
@@ -197,54 +341,68 @@ export class Solver {
         }
         continue;
       }
-      const prov = this.providers(nameId, pool.depFlags(dep), pool.depEvr(dep));
-      if (prov.includes(p)) continue;
-      const text = formatDep(pool.dep(dep));
+      const prov = this.depProviders(pi, pool, dep);
+      if (includes(prov, p)) continue;
+      lits.push(np);
       if (prov.length === 0) {
-        this.rule([np], { t: 'nothing', p, dep: text });
+        this.endRule(R_NOTHING, p, -1, pi, dep);
         continue;
       }
-      const r = this.rule([np, ...prov.map((q) => lit(q, false))], { t: 'requires', p, dep: text });
+      for (let j = 0; j < prov.length; j++) lits.push(prov[j]! << 1);
+      const r = this.endRule(R_REQUIRES, p, -1, pi, dep);
       this.trigger(p, r);
-      for (const q of prov) this.enqueue(q, d);
+      for (let j = 0; j < prov.length; j++) this.enqueue(prov[j]!, d);
     }
-    for (const dep of pool.deps(i, DEP.CONFLICTS)) {
-      const nameId = pool.depName(dep);
-      const name = this.nameStr(nameId);
-      if (name.charCodeAt(0) === 40) {
-        const cs = this.cnf(this.richF(parseRich(name)), true);
+    for (let k = pd.depIndex[row + DEP.CONFLICTS]!, ke = pd.depIndex[row + DEP.CONFLICTS + 1]!; k < ke; k++) {
+      const dep = depList[k]!;
+      const nameId = depName[dep]!;
+      if (this.classify(nameId) === NK_RICH) {
+        const cs = this.richClauses(nameId, true);
         if (!cs) continue;
-        for (const c of cs) this.rule([np, ...c], { t: 'conflicts', p, dep: name, q: c[0] === undefined ? p : c[0] >> 1 });
+        for (const c of cs) {
+          lits.push(np);
+          for (const l of c) lits.push(l);
+          this.endRule(R_CONFLICTS, p, c[0] === undefined ? p : c[0] >> 1, DEP_RICH_RAW, nameId);
+        }
         continue;
       }
-      const text = formatDep(pool.dep(dep));
-      for (const q of this.providers(nameId, pool.depFlags(dep), pool.depEvr(dep))) {
-        if (q !== p) this.rule([np, lit(q, true)], { t: 'conflicts', p, dep: text, q });
+      const prov = this.depProviders(pi, pool, dep);
+      for (let j = 0; j < prov.length; j++) {
+        const q = prov[j]!;
+        if (q === p) continue;
+        lits.push(np);
+        lits.push(lit(q, true));
+        this.endRule(R_CONFLICTS, p, q, pi, dep);
       }
     }
-    for (const dep of pool.deps(i, DEP.OBSOLETES)) {
-      const nameId = pool.depName(dep);
-      const text = formatDep(pool.dep(dep));
+    for (let k = pd.depIndex[row + DEP.OBSOLETES]!, ke = pd.depIndex[row + DEP.OBSOLETES + 1]!; k < ke; k++) {
+      const dep = depList[k]!;
+      const nameId = depName[dep]!;
       // rpm obsoletes match package names, not provides (libsolv without obsoleteusesprovides).
-      for (const q of this.providers(nameId, pool.depFlags(dep), pool.depEvr(dep))) {
-        if (q === p || this.u.nameOf(q) !== nameId || this.u.nameOf(q) === this.u.nameOf(p)) continue;
-        this.rule([np, lit(q, true)], { t: 'obsoletes', p, dep: text, q });
-        if (this.u.isInstalled(q)) this.obsoleters(q).push(p);
+      const prov = this.depProviders(pi, pool, dep);
+      for (let j = 0; j < prov.length; j++) {
+        const q = prov[j]!;
+        if (q === p || u.nameOf(q) !== nameId || u.nameOf(q) === u.nameOf(p)) continue;
+        lits.push(np);
+        lits.push(lit(q, true));
+        this.endRule(R_OBSOLETES, p, q, pi, dep);
+        if (u.isInstalled(q)) this.obsoleters(q).push(p);
       }
     }
     if (this.o.installWeakDeps !== false) {
-      const recs: Int32Array[] = [];
-      for (const dep of pool.deps(i, DEP.RECOMMENDS)) {
-        const nameId = pool.depName(dep);
-        if (this.nameStr(nameId).charCodeAt(0) === 40) continue;
-        const prov = this.providers(nameId, pool.depFlags(dep), pool.depEvr(dep));
-        if (prov.length === 0 || prov.includes(p)) continue;
-        recs.push(Int32Array.from(prov));
-        for (const q of prov) this.enqueue(q, d);
+      let recs: Int32Array[] | undefined;
+      for (let k = pd.depIndex[row + DEP.RECOMMENDS]!, ke = pd.depIndex[row + DEP.RECOMMENDS + 1]!; k < ke; k++) {
+        const dep = depList[k]!;
+        if (this.classify(depName[dep]!) === NK_RICH) continue;
+        const prov = this.depProviders(pi, pool, dep);
+        if (prov.length === 0 || includes(prov, p)) continue;
+        (recs ??= []).push(prov);
+        for (let j = 0; j < prov.length; j++) this.enqueue(prov[j]!, d);
       }
-      if (recs.length) this.recOf.set(p, recs);
+      if (recs) this.recOf.set(p, recs);
     }
   }
+
   private readonly obsoletedBy = new Map<number, number[]>();
   private obsoleters(q: number): number[] {
     let l = this.obsoletedBy.get(q);
@@ -274,9 +432,8 @@ export class Solver {
     }
     const c = u.compareEvr(b, a);
     if (c) return c;
-    const noarch = u.strings.lookup('noarch');
-    const xa = u.archOf(a) === noarch ? 1 : 0;
-    const xb = u.archOf(b) === noarch ? 1 : 0;
+    const xa = u.archOf(a) === this.noarch ? 1 : 0;
+    const xb = u.archOf(b) === this.noarch ? 1 : 0;
     if (xa !== xb) return xa - xb;
     return a - b;
   };
@@ -309,7 +466,7 @@ export class Solver {
     const installJob = (ps: readonly number[]): void => {
       let cs = ps.filter((q) => this.candidate(q));
       if (this.o.best) cs = bestOf(cs);
-      this.jobRules.push(this.rule(cs.map((q) => lit(q, false)), { t: 'job' }));
+      this.jobRules.push(this.rule(cs.map((q) => lit(q, false)), R_JOB));
       for (const q of ps) this.enqueue(q, 0);
     };
     const updateTargets = (is: readonly number[]): void => {
@@ -322,7 +479,7 @@ export class Solver {
         const c = updateCands(i, true);
         for (const q of c) this.enqueue(q, 0);
         if (!c.length) continue;
-        if (this.o.best) this.jobRules.push(this.rule(bestOf(c).map((q) => lit(q, false)), { t: 'job' }));
+        if (this.o.best) this.jobRules.push(this.rule(bestOf(c).map((q) => lit(q, false)), R_JOB));
         else this.prefer.push(bestOf(c));
       }
     };
@@ -336,7 +493,7 @@ export class Solver {
         case 'erase':
           for (const i of j.packages) {
             this.erased.add(i);
-            this.jobRules.push(this.rule([lit(i, true)], { t: 'job' }));
+            this.jobRules.push(this.rule([lit(i, true)], R_JOB));
           }
           break;
         case 'update':
@@ -360,7 +517,7 @@ export class Solver {
     }
     // Locks and minversions: "keep as is" for the packages they name.
     const lockPkg = (p: number): void => {
-      this.rule([lit(p, !u.isInstalled(p))], { t: 'lock', p });
+      this.rule([lit(p, !u.isInstalled(p))], R_LOCK, p);
     };
     for (const n of this.o.locks ?? []) {
       const id = u.strings.lookup(n);
@@ -393,7 +550,7 @@ export class Solver {
       for (let a = 0; a < ps.length; a++) {
         for (let b = a + 1; b < ps.length; b++) {
           if (u.isInstalled(ps[a]!) && u.isInstalled(ps[b]!)) continue;
-          this.rule([lit(ps[a]!, true), lit(ps[b]!, true)], { t: 'same', p: ps[a]!, q: ps[b]! });
+          this.rule([lit(ps[a]!, true), lit(ps[b]!, true)], R_SAME, ps[a]!, ps[b]!);
         }
       }
     }
@@ -403,7 +560,7 @@ export class Solver {
         if (this.erased.has(i)) continue;
         const repl = (byName.get(u.nameOf(i)) ?? []).filter((q) => !u.isInstalled(q));
         const ls = [i, ...(this.installonly.has(u.nameOf(i)) ? [] : repl), ...(this.obsoletedBy.get(i) ?? [])];
-        this.rule([...new Set(ls)].map((q) => lit(q, false)), { t: 'update', p: i });
+        this.rule([...new Set(ls)].map((q) => lit(q, false)), R_UPDATE, i);
       }
     }
   }
@@ -411,13 +568,15 @@ export class Solver {
   private runSat(disabled: Set<number>): { sat: Sat; ok: boolean } {
     const sat = new Sat(this.u.count + 1);
     const tl = lit(this.trueVar, false);
-    for (let r = 0; r < this.clauses.length; r++) sat.addClause(disabled.has(r) ? [tl] : this.clauses[r]!);
+    const nr = this.ruleCount;
+    const arena = this.lits.a;
+    const rs = this.ruleStart.a;
+    for (let r = 0; r < nr; r++) sat.addClause(disabled.size && disabled.has(r) ? [tl] : arena.subarray(rs[r]!, rs[r + 1]!));
     const u = this.u;
     let jobPtr = 0;
     let tpos = 0;
     let rpos = 0;
     let seenConflicts = 0;
-    const clauses = this.clauses;
     const decide = (): number => {
       if (sat.conflicts !== seenConflicts) {
         seenConflicts = sat.conflicts;
@@ -428,9 +587,16 @@ export class Solver {
       for (; jobPtr < this.jobRules.length; jobPtr++) {
         const r = this.jobRules[jobPtr]!;
         if (disabled.has(r)) continue;
-        const c = clauses[r]!;
-        if (c.some((l) => sat.litValue(l) === 1)) continue;
-        const q = this.pick(c.filter((l) => !(l & 1)).map((l) => l >> 1), sat);
+        const s = rs[r]!;
+        const e = rs[r + 1]!;
+        let done = false;
+        for (let k = s; k < e && !done; k++) done = sat.litValue(arena[k]!) === 1;
+        if (done) continue;
+        let q = -1;
+        for (let k = s; k < e; k++) {
+          const x = arena[k]!;
+          if (!(x & 1) && sat.value[x >> 1] === 0 && (q < 0 || this.better(x >> 1, q) < 0)) q = x >> 1;
+        }
         if (q >= 0) return lit(q, false);
       }
       for (const cands of this.prefer) {
@@ -442,11 +608,14 @@ export class Solver {
       while (tpos < sat.trailLen) {
         const l = sat.trail[tpos]!;
         if (!(l & 1)) {
-          for (const r of this.reqOf.get(l >> 1) ?? []) {
-            if (disabled.has(r)) continue;
-            const c = clauses[r]!;
+          for (let node = this.trigHead[l >> 1]!; node >= 0; node = this.trigNext.a[node]!) {
+            const r = this.trigRule.a[node]!;
+            if (disabled.size && disabled.has(r)) continue;
+            const s = rs[r]!;
+            const e = rs[r + 1]!;
             let open = true;
-            for (const x of c) {
+            for (let k = s; k < e; k++) {
+              const x = arena[k]!;
               const v = sat.litValue(x);
               if (v === 1 || ((x & 1) && v === 0)) {
                 open = false;
@@ -455,7 +624,10 @@ export class Solver {
             }
             if (!open) continue;
             let best = -1;
-            for (const x of c) if (!(x & 1) && sat.value[x >> 1] === 0 && (best < 0 || this.better(x >> 1, best) < 0)) best = x >> 1;
+            for (let k = s; k < e; k++) {
+              const x = arena[k]!;
+              if (!(x & 1) && sat.value[x >> 1] === 0 && (best < 0 || this.better(x >> 1, best) < 0)) best = x >> 1;
+            }
             if (best >= 0) return lit(best, false);
           }
         }
@@ -478,10 +650,33 @@ export class Solver {
     return { sat, ok };
   }
 
+  /** The text of rule r's dependency, formatted only now that a problem is described. */
+  private depText(r: number): string {
+    const a = this.depA.a[r]!;
+    const b = this.depB.a[r]!;
+    if (a === DEP_RICH_RAW) return this.nameStr(b);
+    if (a === DEP_RICH_FORMATTED) return formatRich(this.richTree(b));
+    if (a < 0) return '';
+    return formatDep(this.u.pools[a]!.pool.dep(b));
+  }
+  /** Rule r's meaning as an object (problem reports only). */
+  private info(r: number): RuleInfo {
+    const t = KINDS[this.kind.a[r]!]!;
+    const p = this.infoP.a[r]!;
+    const q = this.infoQ.a[r]!;
+    switch (t) {
+      case 'job': case 'true': return { t };
+      case 'requires': case 'nothing': return { t, p, dep: this.depText(r) };
+      case 'conflicts': case 'obsoletes': return { t, p, q, dep: this.depText(r) };
+      case 'same': return { t, p, q };
+      case 'update': case 'lock': case 'uninstallable': return { t, p };
+    }
+  }
+
   /** libsolv's solver_problemruleinfo2str for the rule that best explains a core. */
   private describe(core: number[]): string {
     const u = this.u;
-    const infos = core.map((r) => this.info[r]!);
+    const infos = core.map((r) => this.info(r));
     const s = (p: number): string => u.nevra(p);
     const find = <T extends RuleInfo['t']>(t: T): Extract<RuleInfo, { t: T }>[] =>
       infos.filter((x): x is Extract<RuleInfo, { t: T }> => x.t === t);
@@ -521,7 +716,7 @@ export class Solver {
     let run = this.runSat(disabled);
     for (let round = 0; !run.ok && round < 64; round++) {
       const core = run.sat.core();
-      const jobs = core.filter((r) => this.info[r]!.t === 'job');
+      const jobs = core.filter((r) => this.kind.a[r] === R_JOB);
       problems.push(this.describe(core));
       if (!jobs.length) break; // the installed system itself is broken beyond the jobs
       for (const r of jobs) disabled.add(r);
@@ -572,7 +767,8 @@ export class Solver {
     for (let p = u.installedEnd; p < u.count; p++) {
       if (!keep[p]) continue;
       const n = u.nameOf(p);
-      const olds = this.installonly.has(n) ? [] : u.byName(n).filter((i) => u.isInstalled(i) && !keep[i]);
+      const olds: number[] = [];
+      if (!this.installonly.has(n)) for (const i of u.byNameIds(n)) if (u.isInstalled(i) && !keep[i]) olds.push(i);
       if (olds.length) {
         for (const i of olds) replaced.add(i);
         const c = u.compareEvr(p, olds[0]!);
