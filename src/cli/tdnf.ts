@@ -259,6 +259,10 @@ const EXTERNAL: Record<string, { module: string; fn: string }> = {
   makecache: { module: '../tdnf/commands/makecache.ts', fn: 'makecache' },
   clean: { module: '../tdnf/commands/clean.ts', fn: 'clean' },
   repolist: { module: '../tdnf/commands/repolist.ts', fn: 'repolist' },
+  ...Object.fromEntries(['install', 'reinstall', 'erase', 'autoremove', 'upgrade', 'upgrade-to', 'downgrade', 'distro-sync']
+    .map((c) => [c, { module: '../tdnf/commands/alter.ts', fn: 'main' }])),
+  history: { module: '../tdnf/commands/history.ts', fn: 'main' },
+  mark: { module: '../tdnf/commands/mark.ts', fn: 'main' },
 };
 
 async function runExternal(name: string, args: TdnfArgs, io: Io): Promise<number> {
