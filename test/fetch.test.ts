@@ -94,7 +94,7 @@ describe('fetchFile', () => {
     await fetchFile([`file://${src}`], join(dir, 'f1'), { expect });
     await fetchFile([src], join(dir, 'f2'), { expect });
     assert.deepEqual(await readFile(join(dir, 'f2')), BODY);
-    await rejectsCode(fetchFile([join(dir, 'missing')], join(dir, 'f3')), 1237);
+    await rejectsCode(fetchFile([join(dir, 'missing')], join(dir, 'f3')), 1238);
   });
 
   test('checksum mismatch → 2501, and the old file is kept', async () => {
