@@ -5,8 +5,7 @@
  * `Error(NNNN) : message` on stderr (JSON: `{"Error": N, "ErrorMessage": "..."}` on stdout, as
  * tdnf's pr_json prints it) with exit status exitStatus(code).
  */
-import { loadPrimaryPool, StringPool } from '../repo/pool.ts';
-import { dataPath, expectationOf, findData, readRepomd } from '../repo/repomd.ts';
+import { StringPool } from '../repo/pool.ts';
 import { type Update, readUpdateinfo } from '../repo/updateinfo.ts';
 import { changelogEntries } from '../repo/from-header.ts';
 import { isPhotonError } from '../util/errors.ts';
@@ -24,6 +23,11 @@ import { checkUpdate } from '../tdnf/commands/check-update.ts';
 import { DEP_OUTPUTS, type DepOutput, type RepoqueryOptions, type WhatKey, repoquery } from '../tdnf/commands/repoquery.ts';
 import { type UpdateinfoMode, type UpdateinfoScope, summarize, updateinfo } from '../tdnf/commands/updateinfo.ts';
 import { checkLocal } from '../tdnf/commands/check-local.ts';
+import { CLEAN_KINDS, type CleanKind, clean } from '../tdnf/commands/clean.ts';
+import { makecache } from '../tdnf/commands/makecache.ts';
+import { type RepolistFilter, repolist } from '../tdnf/commands/repolist.ts';
+import { type TdnfConfig, loadConfig } from '../tdnf/config.ts';
+import { type LoadReposOptions, loadRepos } from '../tdnf/repos.ts';
 import { helpText } from '../tdnf/commands/help.ts';
 
 export interface Io {
@@ -46,13 +50,6 @@ interface Session {
   dnfCheckUpdateCompat: boolean;
 }
 
-interface LoadedRepoLike {
-  id: string;
-  name: string;
-  pool: import('../repo/pool.ts').PackagePool;
-  updateinfoPath?: string;
-}
-
 /** Imports a module that another part of the project may not have landed yet. */
 async function optionalImport(spec: string): Promise<Record<string, unknown> | undefined> {
   try {
@@ -62,38 +59,6 @@ async function optionalImport(spec: string): Promise<Record<string, unknown> | u
     if (code === 'ERR_MODULE_NOT_FOUND' && String((e as Error).message).includes(spec.replace(/^\.\.\//, ''))) return undefined;
     throw e;
   }
-}
-
-/**
- * Until src/tdnf/repos.ts (refresh, cache, downloads) lands: local repositories read in place —
- * file:// or absolute baseurls with repodata, as --repofrompath gives them.
- */
-async function loadLocalRepos(cfg: import('../tdnf/config.ts').TdnfConfig, strings: StringPool): Promise<LoadedRepoLike[]> {
-  const repos: LoadedRepoLike[] = [];
-  for (const r of cfg.repos) {
-    if (!r.enabled) continue;
-    const url = r.baseurl[0];
-    if (!url || !(url.startsWith('/') || url.startsWith('file://'))) {
-      throw new TdnfError(TDNF.REPO_PERFORM, `repo '${r.id}': only local repositories can be read until remote repository support lands`);
-    }
-    const root = url.startsWith('file://') ? decodeURIComponent(new URL(url).pathname) : url;
-    const repomdPath = `${root.replace(/\/$/, '')}/repodata/repomd.xml`;
-    let repomd;
-    try {
-      repomd = await readRepomd(repomdPath);
-    } catch (e) {
-      if (r.skipIfUnavailable) continue;
-      throw new TdnfError(TDNF.REPO_PERFORM, `Error: Failed to synchronize cache for repo '${r.name}'`, { cause: e });
-    }
-    const primary = findData(repomd, 'primary');
-    if (!primary) throw new TdnfError(TDNF.REPO_PERFORM, `repo '${r.id}': repomd.xml lists no primary metadata`);
-    const pool = await loadPrimaryPool(dataPath(repomdPath, primary), { strings, expect: expectationOf(primary) });
-    const ui = findData(repomd, 'updateinfo');
-    const repo: LoadedRepoLike = { id: r.id, name: r.name, pool };
-    if (ui) repo.updateinfoPath = dataPath(repomdPath, ui);
-    repos.push(repo);
-  }
-  return repos;
 }
 
 /** A mask of packages hidden by excludes (name globs), as tdnf hides them from repositories. */
@@ -112,9 +77,8 @@ function excludeMask(repo: Repo, excludes: readonly string[]): Uint8Array | unde
   return any ? mask : undefined;
 }
 
-async function openSession(args: TdnfArgs): Promise<Session> {
-  const { loadConfig } = await import('../tdnf/config.ts');
-  const cfg = await loadConfig({
+function configOf(args: TdnfArgs): Promise<TdnfConfig> {
+  return loadConfig({
     ...(args.config !== undefined ? { configFile: args.config } : {}),
     installroot: args.installRoot,
     ...(args.releaseVer !== undefined ? { releasever: args.releaseVer } : {}),
@@ -127,14 +91,22 @@ async function openSession(args: TdnfArgs): Promise<Session> {
     disableexcludes: args.disableExcludes,
     exclude: values(args, 'exclude'),
   });
+}
+
+/** tdnf's notice as a repo's metadata is fetched; quiet and JSON runs print nothing. */
+function repoProgress(args: TdnfArgs, io: Io): LoadReposOptions['onProgress'] {
+  if (args.quiet || args.json) return undefined;
+  return (e) => {
+    if (e.type === 'refresh') io.stdout(`Refreshing metadata for: '${e.name}'\n`);
+  };
+}
+
+async function openSession(args: TdnfArgs, io: Io): Promise<Session> {
+  const cfg = await configOf(args);
   const strings = new StringPool();
   const installed = await loadInstalled(cfg.installroot, { strings });
-  const reposMod = await optionalImport('../tdnf/repos.ts');
-  let loaded: LoadedRepoLike[];
-  if (reposMod && typeof reposMod.loadRepos === 'function') {
-    const loadRepos = reposMod.loadRepos as (c: unknown, s: StringPool, o: unknown) => Promise<LoadedRepoLike[]>;
-    loaded = await loadRepos(cfg, strings, { refresh: args.refresh, cacheonly: args.cacheOnly });
-  } else loaded = await loadLocalRepos(cfg, strings);
+  const progress = repoProgress(args, io);
+  const loaded = await loadRepos(cfg, strings, { refresh: args.refresh, cacheonly: args.cacheOnly, ...(progress ? { onProgress: progress } : {}) });
   const available: Repo[] = loaded.map((r) => {
     const repo: Repo = { id: r.id, name: r.name, pool: r.pool, installed: false };
     const mask = excludeMask(repo, cfg.excludes);
@@ -254,11 +226,42 @@ const HANDLERS: Record<string, Handler> = {
   },
 };
 
+/** Commands that need the configuration but not the package sets. */
+const CONFIG_HANDLERS: Record<string, (cfg: TdnfConfig, args: TdnfArgs, io: Io) => Promise<number>> = {
+  async repolist(cfg, args, io) {
+    const word = args.args[0] ?? 'enabled';
+    if (word !== 'all' && word !== 'enabled' && word !== 'disabled') {
+      throw new TdnfError(TDNF.CLI_INVALID_ARGUMENT, `Unknown repolist filter '${word}'`);
+    }
+    const rows = repolist(cfg, word as RepolistFilter);
+    if (args.json) {
+      io.stdout(out.json(rows.map((r) => ({ Repo: r.id, RepoName: r.name, Enabled: r.enabled }))));
+    } else if (rows.length) {
+      const row = (a: string, b: string, c: string) => `${a.padEnd(20)}${b.padEnd(40)}${c.padEnd(10)}\n`;
+      io.stdout(row('repo id', 'repo name', 'status') + rows.map((r) => row(r.id, r.name, r.enabled ? 'enabled' : 'disabled')).join(''));
+    }
+    return 0;
+  },
+  async clean(cfg, args, io) {
+    const what = args.args[0];
+    if (what === undefined) throw new TdnfError(TDNF.CLI_CLEAN_REQUIRES_OPTION, 'Clean requires an option: packages, metadata, dbcache, keys, expire-cache, all');
+    if (!(CLEAN_KINDS as readonly string[]).includes(what)) {
+      throw new TdnfError(TDNF.CLEAN_UNSUPPORTED, 'Clean type specified is not supported in this release. Please try clean all.');
+    }
+    const r = await clean(cfg, what as CleanKind);
+    if (!args.json && !args.quiet) io.stdout(`cleaning ${r.reposUsed.join(' ')}\nDone.\n`);
+    return 0;
+  },
+  async makecache(cfg, args, io) {
+    const progress = repoProgress(args, io);
+    await makecache(cfg, { cacheonly: args.cacheOnly, ...(progress ? { onProgress: progress } : {}) });
+    if (!args.json && !args.quiet) io.stdout('Metadata cache created.\n');
+    return 0;
+  },
+};
+
 /** Commands other modules of the project implement: their module and function. */
 const EXTERNAL: Record<string, { module: string; fn: string }> = {
-  makecache: { module: '../tdnf/commands/makecache.ts', fn: 'makecache' },
-  clean: { module: '../tdnf/commands/clean.ts', fn: 'clean' },
-  repolist: { module: '../tdnf/commands/repolist.ts', fn: 'repolist' },
   ...Object.fromEntries(['install', 'reinstall', 'erase', 'autoremove', 'upgrade', 'upgrade-to', 'downgrade', 'distro-sync']
     .map((c) => [c, { module: '../tdnf/commands/alter.ts', fn: 'main' }])),
   history: { module: '../tdnf/commands/history.ts', fn: 'main' },
@@ -313,9 +316,11 @@ export async function tdnf(argv: readonly string[], preset: { json?: boolean; as
       if (!args.json) io.stderr(`No such command: ${args.commandName}. Please use /usr/bin/tdnf --help\n`);
       throw new TdnfError(TDNF.CLI_NO_SUCH_CMD, 'Please check your command');
     }
+    const configOnly = CONFIG_HANDLERS[args.command];
+    if (configOnly) return await configOnly(await configOf(args), args, io);
     const handler = HANDLERS[args.command];
     if (!handler) return await runExternal(args.command, args, io);
-    return await handler(await openSession(args), io);
+    return await handler(await openSession(args, io), io);
   } catch (e) {
     if (e instanceof TdnfError) return errorOut(e, args.json, io);
     if (isPhotonError(e)) return errorOut(new TdnfError(TDNF.INVALID_PARAMETER, e.describe(), { cause: e }), args.json, io);
