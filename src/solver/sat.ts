@@ -8,9 +8,17 @@
  * what problem reports are made of.
  *
  * Layout: literal = 2·var + (1 if negated). Clause literals live in one growable Int32Array
- * arena (`lits`), clause c at `start[c] … start[c] + len[c]`, its two watched literals first.
- * `watches[lit]` lists the clauses watching `lit` (visited when `lit` becomes false). Per
- * variable: value (Int8: 0 unset, 1 true, -1 false), decision level, reason clause (-1 = decision).
+ * arena (`lits`), clause c at `start[c] … start[c + 1]` (clauses are stored back to back, so
+ * the next start is the end), its two watched literals first. Per variable: value (Int8: 0
+ * unset, 1 true, -1 false), decision level, reason clause (-1 = decision).
+ *
+ * Watches are linked lists in typed arrays, not an array per literal: clause c owns two watch
+ * nodes, 2c and 2c + 1, each on the list of one of its two watched literals (which node is on
+ * which list is independent of the literals' positions). `whead/wtail[lit]` are the first/last
+ * node watching `lit` (-1: none), `wnext[node]` the next one. Moving a watch unlinks the node
+ * and appends it at the tail, so every list is visited in the order the watches were made —
+ * the order an array-per-literal would give, which keeps the trail (and thus the policy's
+ * choices) independent of this layout. Cost: 8 bytes per literal for head/tail, 8 per clause.
  */
 
 export const lit = (v: number, neg: boolean): number => (v << 1) | (neg ? 1 : 0);
@@ -30,10 +38,14 @@ export class Sat {
   decisions = 0;
   private lits = new Int32Array(1 << 16);
   private litsLen = 0;
-  private start: number[] = [];
-  private len: number[] = [];
-  private proof: (Int32Array | undefined)[] = [];
-  private readonly watches: (number[] | undefined)[];
+  /** start[c] … start[c + 1]: clause c's literals; `nclauses + 1` entries are valid. */
+  private start = new Int32Array(1 << 14);
+  private nclauses = 0;
+  /** Learned clause c's antecedents at proof[c - originalCount]. */
+  private readonly proof: Int32Array[] = [];
+  private readonly whead: Int32Array;
+  private readonly wtail: Int32Array;
+  private wnext = new Int32Array(1 << 15);
   private readonly trailLim: number[] = [];
   private qhead = 0;
   private readonly seen: Uint8Array;
@@ -49,7 +61,8 @@ export class Sat {
     this.level = new Int32Array(nvars);
     this.reason = new Int32Array(nvars).fill(-1);
     this.trail = new Int32Array(nvars);
-    this.watches = new Array(nvars * 2);
+    this.whead = new Int32Array(nvars * 2).fill(-1);
+    this.wtail = new Int32Array(nvars * 2).fill(-1);
     this.seen = new Uint8Array(nvars);
     this.used = new Uint8Array(nvars);
   }
@@ -58,10 +71,10 @@ export class Sat {
     return this.trailLim.length;
   }
   get clauseCount(): number {
-    return this.start.length;
+    return this.nclauses;
   }
   clause(c: number): Int32Array {
-    return this.lits.subarray(this.start[c]!, this.start[c]! + this.len[c]!);
+    return this.lits.subarray(this.start[c]!, this.start[c + 1]!);
   }
   /** 1 true, -1 false, 0 unassigned. */
   litValue(l: number): number {
@@ -70,21 +83,35 @@ export class Sat {
   }
 
   private store(ls: ArrayLike<number>): number {
-    const c = this.start.length;
+    const c = this.nclauses;
     if (this.litsLen + ls.length > this.lits.length) {
       const grown = new Int32Array(Math.max(this.lits.length * 2, this.litsLen + ls.length));
       grown.set(this.lits.subarray(0, this.litsLen));
       this.lits = grown;
     }
-    this.start.push(this.litsLen);
-    this.len.push(ls.length);
+    if (c + 2 > this.start.length) {
+      const grown = new Int32Array(this.start.length * 2);
+      grown.set(this.start);
+      this.start = grown;
+    }
+    if (2 * c + 2 > this.wnext.length) {
+      const grown = new Int32Array(this.wnext.length * 2);
+      grown.set(this.wnext);
+      this.wnext = grown;
+    }
+    this.start[c] = this.litsLen;
     for (let i = 0; i < ls.length; i++) this.lits[this.litsLen++] = ls[i]!;
+    this.start[c + 1] = this.litsLen;
+    this.nclauses = c + 1;
     return c;
   }
-  private watch(l: number, c: number): void {
-    const w = this.watches[l];
-    if (w) w.push(c);
-    else this.watches[l] = [c];
+  /** Appends watch node `node` (2c or 2c + 1) to `l`'s list. */
+  private watch(l: number, node: number): void {
+    this.wnext[node] = -1;
+    const t = this.wtail[l]!;
+    if (t < 0) this.whead[l] = node;
+    else this.wnext[t] = node;
+    this.wtail[l] = node;
   }
 
   /**
@@ -93,15 +120,14 @@ export class Sat {
    */
   addClause(ls: ArrayLike<number>): number {
     const c = this.store(ls);
-    this.proof.push(undefined);
-    this.originalCount = this.start.length;
+    this.originalCount = this.nclauses;
     for (let i = 0; i < ls.length; i++) this.used[ls[i]! >> 1] = 1;
     if (ls.length === 0) {
       if (this.unsatClause === -2) this.unsatClause = c;
     } else if (ls.length === 1) this.pendingUnits.push(c);
     else {
-      this.watch(ls[0]!, c);
-      this.watch(ls[1]!, c);
+      this.watch(ls[0]!, 2 * c);
+      this.watch(ls[1]!, 2 * c + 1);
     }
     return c;
   }
@@ -117,50 +143,57 @@ export class Sat {
   /** Unit propagation; returns a conflicting clause or -1. */
   private propagate(): number {
     const lits = this.lits;
+    const value = this.value;
+    const start = this.start;
+    const whead = this.whead;
+    const wtail = this.wtail;
     while (this.qhead < this.trailLen) {
       const falseLit = this.trail[this.qhead++]! ^ 1;
-      const ws = this.watches[falseLit];
-      if (!ws) continue;
-      let i = 0;
-      let j = 0;
-      const n = ws.length;
-      let conflict = -1;
-      for (; i < n; i++) {
-        const c = ws[i]!;
-        const s = this.start[c]!;
-        const e = s + this.len[c]!;
+      const wnext = this.wnext;
+      let prev = -1;
+      let node = whead[falseLit]!;
+      while (node >= 0) {
+        const next = wnext[node]!;
+        const c = node >> 1;
+        const s = start[c]!;
+        const e = start[c + 1]!;
         // Keep the false literal in slot 1.
         if (lits[s] === falseLit) {
           lits[s] = lits[s + 1]!;
           lits[s + 1] = falseLit;
         }
         const first = lits[s]!;
-        if (this.litValue(first) === 1) {
-          ws[j++] = c;
+        const fv = first & 1 ? -value[first >> 1]! : value[first >> 1]!;
+        if (fv === 1) {
+          prev = node;
+          node = next;
           continue;
         }
-        let found = false;
+        let moved = false;
         for (let k = s + 2; k < e; k++) {
           const l = lits[k]!;
-          if (this.litValue(l) !== -1) {
+          const lv = l & 1 ? -value[l >> 1]! : value[l >> 1]!;
+          if (lv !== -1) {
             lits[s + 1] = l;
             lits[k] = falseLit;
-            this.watch(l, c);
-            found = true;
+            // Unlink from falseLit's list (prev stays), append to l's.
+            if (prev < 0) whead[falseLit] = next;
+            else wnext[prev] = next;
+            if (wtail[falseLit] === node) wtail[falseLit] = prev;
+            this.watch(l, node);
+            moved = true;
             break;
           }
         }
-        if (found) continue;
-        ws[j++] = c;
-        if (this.litValue(first) === -1) {
-          conflict = c;
-          for (i++; i < n; i++) ws[j++] = ws[i]!;
-          break;
+        if (moved) {
+          node = next;
+          continue;
         }
+        if (fv === -1) return c;
         this.assign(first, c);
+        prev = node;
+        node = next;
       }
-      ws.length = j;
-      if (conflict >= 0) return conflict;
     }
     return -1;
   }
@@ -190,7 +223,7 @@ export class Sat {
     for (;;) {
       ante.push(confl);
       const s = this.start[confl]!;
-      const e = s + this.len[confl]!;
+      const e = this.start[confl + 1]!;
       for (let k = s; k < e; k++) {
         const q = this.lits[k]!;
         if (q === p) continue;
@@ -233,8 +266,8 @@ export class Sat {
     const c = this.store(out);
     this.proof.push(Int32Array.from(ante));
     if (out.length > 1) {
-      this.watch(out[0]!, c);
-      this.watch(out[1]!, c);
+      this.watch(out[0]!, 2 * c);
+      this.watch(out[1]!, 2 * c + 1);
     }
     this.backjump(bl);
     this.assign(out[0]!, c);
@@ -275,12 +308,13 @@ export class Sat {
       }
       let l = decide();
       if (l < 0) {
-        const free = (v: number): boolean => this.value[v] === 0 && this.used[v] === 1;
-        while (nextFalse < this.nvars && !free(nextFalse)) nextFalse++;
+        const value = this.value;
+        const used = this.used;
+        while (nextFalse < this.nvars && (value[nextFalse] !== 0 || used[nextFalse] === 0)) nextFalse++;
         if (nextFalse >= this.nvars) {
           // Re-check from the start: a backjump may have unassigned earlier variables.
           nextFalse = 0;
-          while (nextFalse < this.nvars && !free(nextFalse)) nextFalse++;
+          while (nextFalse < this.nvars && (value[nextFalse] !== 0 || used[nextFalse] === 0)) nextFalse++;
           if (nextFalse >= this.nvars) return true;
         }
         l = lit(nextFalse, true);
@@ -305,7 +339,7 @@ export class Sat {
     const pushVarsOf = (c: number): void => {
       for (const q of this.clause(c)) stack.push(-((q >> 1) + 1));
     };
-    const doneClause = new Uint8Array(this.start.length);
+    const doneClause = new Uint8Array(this.nclauses);
     while (stack.length) {
       const x = stack.pop()!;
       if (x < 0) {
@@ -322,7 +356,7 @@ export class Sat {
         inCore.add(x);
         pushVarsOf(x);
       } else {
-        for (const a of this.proof[x]!) stack.push(a);
+        for (const a of this.proof[x - this.originalCount]!) stack.push(a);
         pushVarsOf(x);
       }
     }
