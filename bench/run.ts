@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bench as metadata } from './metadata.ts';
 import { bench as solver } from './solver.ts';
+import { bench as tdnf } from './tdnf.ts';
 
 export interface BenchRow {
   /** What was measured, e.g. "primary → package set". */
@@ -31,7 +32,7 @@ export interface Bench {
   run(ctx: BenchContext): Promise<BenchRow[]>;
 }
 
-const BENCHES: Bench[] = [metadata, solver];
+const BENCHES: Bench[] = [metadata, solver, tdnf];
 
 function table(rows: BenchRow[]): string {
   const head = ['case', 'tool', 'time (s)', 'peak RSS (MB)', 'note'];

@@ -64,7 +64,8 @@ function select(s: AlterSession, command: string, specs: readonly string[]): Sel
   const sel: Selection = { jobs: [], notFound: [], existing: [], userNames: new Set() };
   const u = s.universe;
   const inst = installedPkgs(s);
-  const repoPkgs = packagesOf(s.sack.available.filter((r) => r !== s.cmdline));
+  let repoList: Pkg[] | undefined;
+  const repoPkgs = (): Pkg[] => (repoList ??= packagesOf(s.sack.available.filter((r) => r !== s.cmdline)));
   const allowed = (k: Pkg) => u.archAllowed(s.globalOf(k));
   const g = (ks: readonly Pkg[]) => ks.map(s.globalOf);
   const cmdlinePkgs = (): Pkg[] => (s.cmdline ? packagesOf([s.cmdline]) : []);
@@ -73,7 +74,13 @@ function select(s: AlterSession, command: string, specs: readonly string[]): Sel
       const i = s.cmdlineFiles.findIndex((f, j) => f === spec || spec.endsWith(basename(f)) || s.args.args.filter(isRpmArg)[j] === spec);
       return i >= 0 ? [{ repo: s.cmdline, p: i }] : [];
     }
-    return selectSpec(repoPkgs, spec).filter(allowed);
+    // A plain name: the Universe's name index instead of a scan of every package.
+    if (/^[^*?[\]<>=\s/]+$/.test(spec)) {
+      const id = s.strings.lookup(spec);
+      const hits = id >= 0 ? u.byName(id).filter((p) => p >= u.installedEnd).map(s.pkgOf).filter((k) => k.repo !== s.cmdline && !k.repo.excluded?.[k.p]) : [];
+      if (hits.length) return hits.filter(allowed);
+    }
+    return selectSpec(repoPkgs(), spec).filter(allowed);
   };
 
   switch (command) {
@@ -110,7 +117,7 @@ function select(s: AlterSession, command: string, specs: readonly string[]): Sel
       for (const spec of specs) {
         const cmd = isRpmArg(spec) ? candidates(spec) : [];
         const have = cmd.length ? inst.filter((i) => cmd.some((c) => sameNevra(i, c))) : selectSpec(inst, spec);
-        const pool = cmd.length ? cmd : repoPkgs;
+        const pool = cmd.length ? cmd : repoPkgs();
         const same = pool.filter((k) => have.some((i) => sameNevra(i, k)));
         if (!have.length || !same.length) {
           sel.notFound.push(spec);
@@ -173,7 +180,7 @@ function select(s: AlterSession, command: string, specs: readonly string[]): Sel
         for (const name of t.names) {
           const cur = inst.filter((i) => nameOf(i) === name);
           if (!cur.length) continue;
-          const older = (t.exact.length ? t.exact : repoPkgs).filter((k) => nameOf(k) === name && allowed(k) && cur.every((i) => compareEvrOf(k, i) < 0));
+          const older = (t.exact.length ? t.exact : repoPkgs()).filter((k) => nameOf(k) === name && allowed(k) && cur.every((i) => compareEvrOf(k, i) < 0));
           if (!older.length) {
             if (specs.length) throw new TdnfError(TDNF.NO_DOWNGRADE_PATH, `There is no downgrade path for ${name}`);
             continue;
