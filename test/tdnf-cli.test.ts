@@ -56,6 +56,8 @@ before(async () => {
   await mkdir(join(root, 'etc/yum.repos.d'), { recursive: true });
   await writeFile(join(root, 'etc/tdnf/tdnf.conf'), '[main]\ngpgcheck=0\nreposdir=/etc/yum.repos.d\ncachedir=/var/cache/tdnf\n');
   await writeFile(join(root, 'etc/yum.repos.d/test.repo'), `[test]\nname=Test Repo\nbaseurl=file://${repo}\nenabled=1\ngpgcheck=0\n`);
+  // A warm cache, so that no command below prints tdnf's "Refreshing metadata" notice.
+  assert.equal(tdnf('-q', 'makecache').status, 0);
 });
 
 after(() => cleanup(dir));
