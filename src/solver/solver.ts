@@ -31,7 +31,7 @@
 import { DEP, type PackagePool, poolData } from '../repo/pool.ts';
 import { DEP_KIND_COUNT } from '../repo/_scan_primary.ts';
 import { formatDep, formatRich, parseRich, type RichDep } from '../rpm/deps.ts';
-import { comparePackageEvr } from '../rpm/version.ts';
+import { comparePackageEvr, parseEvr } from '../rpm/version.ts';
 import { Sat, lit } from './sat.ts';
 import type { Job, SolveOptions, SolveResult } from './types.ts';
 import type { Universe } from './universe.ts';
@@ -159,8 +159,8 @@ export class Solver {
   private classify(id: number): number {
     let k = id < this.nameKind.length ? this.nameKind[id]! : NK_UNKNOWN;
     if (k !== NK_UNKNOWN) return k;
-    const s = this.u.str(id);
-    k = s.charCodeAt(0) === 40 ? NK_RICH : s.startsWith('rpmlib(') ? NK_RPMLIB : NK_PLAIN;
+    const b = this.u.firstByte(id);
+    k = b === 40 /* ( */ ? NK_RICH : b === 114 /* r */ && this.u.str(id).startsWith('rpmlib(') ? NK_RPMLIB : NK_PLAIN;
     if (id < this.nameKind.length) this.nameKind[id] = k;
     return k;
   }
@@ -207,9 +207,8 @@ export class Solver {
     }
   }
 
-  /** Candidate providers of `name [op evr]` (a fresh array when some are filtered out). */
-  private providers(nameId: number, flags: number, evr: number): Int32Array {
-    const all = this.u.whatProvides(nameId, flags, evr);
+  /** The candidates among `all` (`all` itself when none is filtered out). */
+  private candidates(all: Int32Array): Int32Array {
     let k = 0;
     while (k < all.length && this.cand[all[k]!] === 1) k++;
     if (k === all.length) return all;
@@ -223,7 +222,7 @@ export class Solver {
     if (!slots) this.provSlot[pi] = slots = new Int32Array(pool.depCount);
     const s = slots[dep]!;
     if (s) return this.provLists[s - 1]!;
-    const r = this.providers(pool.depName(dep), pool.depFlags(dep), pool.depEvr(dep));
+    const r = this.candidates(this.u.whatProvides(pool.depName(dep), pool.depFlags(dep), pool.depEvr(dep)));
     this.provLists.push(r);
     slots[dep] = this.provLists.length;
     return r;
@@ -233,8 +232,7 @@ export class Solver {
     if (tree.op === 'dep') {
       const d = tree.dep;
       const n = this.u.strings.lookup(d.name);
-      const e = d.evr ? this.u.strings.internString(d.evr) : 0;
-      return { k: 'leaf', ps: n < 0 ? [] : Array.from(this.providers(n, d.flags, e)) };
+      return { k: 'leaf', ps: n < 0 ? [] : Array.from(this.candidates(this.u.whatProvidesText(n, d.flags, d.evr))) };
     }
     const a = tree.args.map((x) => this.richF(x));
     const not = (f: F): F => ({ k: 'not', f });
@@ -526,7 +524,7 @@ export class Solver {
     for (const [n, min] of this.o.minversions ?? []) {
       const id = u.strings.lookup(n);
       if (id < 0) continue;
-      const m = u.parsedEvr(u.strings.internString(min));
+      const m = parseEvr(min);
       for (const p of u.byName(id)) if (comparePackageEvr(u.parsedEvr(u.evrOf(p)), m) < 0) lockPkg(p);
     }
     for (const i of installed) this.enqueue(i, 1);

@@ -188,6 +188,14 @@ export class Universe {
   str(id: number): string {
     return this.strings.str(id);
   }
+  /**
+   * The first byte of string `id` (-1 when empty), read from the arena: classifying a name
+   * ('/' file, '(' rich) must not decode it, as `str` would (and cache it) for every name seen.
+   */
+  firstByte(id: number): number {
+    const o = this.strings.offsets[id]!;
+    return o < this.strings.offsets[id + 1]! ? this.strings.bytes[o]! : -1;
+  }
   /** `name-evr.arch` as libsolv prints a solvable. */
   nevra(p: number): string {
     const [pool, i] = this.local(p);
@@ -338,7 +346,7 @@ export class Universe {
       const hit = this.versioned.get(key);
       if (hit) return hit;
     }
-    const r = this.computeProvides(nameId, sense, versioned ? evrId : 0);
+    const r = this.computeProvides(nameId, sense, versioned ? this.parsedEvr(evrId) : undefined);
     if (!versioned) {
       if (nameId + 1 < this.plainSlot!.length) {
         this.answers.push(r);
@@ -348,7 +356,20 @@ export class Universe {
     return r;
   }
 
-  private computeProvides(nameId: number, sense: number, evrId: number): Int32Array {
+  /**
+   * whatProvides with the EVR as text (rich dependencies' operands): the EVR is looked up, not
+   * interned — interning would grow the shared string arena (a copy of megabytes) for a string
+   * no package carries; such an answer is computed uncached.
+   */
+  whatProvidesText(nameId: number, flags: number, evr: string): Int32Array {
+    if (!evr || !(flags & RPMSENSE_SENSEMASK)) return this.whatProvides(nameId, flags, 0);
+    const id = this.strings.lookup(evr);
+    if (id >= 0) return this.whatProvides(nameId, flags, id);
+    if (!this.provName) this.buildProvides();
+    return this.computeProvides(nameId, flags & RPMSENSE_SENSEMASK, parseEvr(evr));
+  }
+
+  private computeProvides(nameId: number, sense: number, req: Evr | undefined): Int32Array {
     const st = this.provName!;
     let a = 0;
     let ae = 0;
@@ -356,7 +377,7 @@ export class Universe {
       a = st[nameId]!;
       ae = st[nameId + 1]!;
     }
-    const isFile = this.strings.str(nameId).charCodeAt(0) === 47; /* / */
+    const isFile = this.firstByte(nameId) === 47; /* / */
     let f = 0;
     let fe = 0;
     if (isFile) {
@@ -371,7 +392,6 @@ export class Universe {
     if (this.scratch.length < ae - a + fe - f) this.scratch = new Int32Array(2 * (ae - a + fe - f));
     const out = this.scratch;
     let n = 0;
-    const req = evrId ? this.parsedEvr(evrId) : undefined;
     const pkg = this.provPkg!;
     // Both runs are ascending by package: merge them, dropping repeats.
     const filePkg = this.filePkg;
