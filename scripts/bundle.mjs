@@ -1,4 +1,4 @@
-// Bundles the CLI into one file for Node 18 (Debian 12's nodejs), the runtime inside images.
+// Bundles each CLI into one file for Node 18 (Debian 12's nodejs), the runtime inside images.
 // The WebAssembly modules (sqlite, zstd) travel beside the bundle, where their loaders look.
 import { build } from 'esbuild';
 import { copyFileSync, mkdirSync } from 'node:fs';
@@ -7,8 +7,9 @@ import { createRequire } from 'node:module';
 const require = createRequire(import.meta.url);
 mkdirSync('dist', { recursive: true });
 await build({
-  entryPoints: ['src/cli/photon.ts'],
-  outfile: 'dist/photon.mjs',
+  entryPoints: { photon: 'src/cli/photon.ts', tdnf: 'src/cli/tdnf.ts' },
+  outdir: 'dist',
+  outExtension: { '.js': '.mjs' },
   bundle: true,
   platform: 'node',
   target: 'node18',

@@ -61,7 +61,7 @@ before(async () => {
       let body = await readFile(path);
       if (path.includes('/bad/') && path.endsWith('.rpm')) {
         body = Buffer.from(body);
-        body[body.length - 10] ^= 0xff;
+        body[body.length - 10] = body[body.length - 10]! ^ 0xff;
       }
       res.writeHead(200, { 'content-length': body.length });
       res.end(body);

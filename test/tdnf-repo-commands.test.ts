@@ -19,7 +19,7 @@ before(async () => {
   work = await tempDir('tdnf-repocmd');
   const rpms = join(work, 'repo');
   await mkdir(rpms, { recursive: true });
-  await buildRpm(rpms, { name: 'alpha', summary: 'first' });
+  await buildRpm(rpms, { name: 'alpha' });
   await createrepo(rpms);
   root = join(work, 'root');
   await mkdir(join(root, 'etc/tdnf'), { recursive: true });
