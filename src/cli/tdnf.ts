@@ -29,11 +29,11 @@ import { type RepolistFilter, repolist } from '../tdnf/commands/repolist.ts';
 import { type TdnfConfig, loadConfig } from '../tdnf/config.ts';
 import { type LoadReposOptions, loadRepos } from '../tdnf/repos.ts';
 import { helpText } from '../tdnf/commands/help.ts';
+import { type Io, main as alterMain } from '../tdnf/commands/alter.ts';
+import { main as historyMain } from '../tdnf/commands/history.ts';
+import { main as markMain } from '../tdnf/commands/mark.ts';
 
-export interface Io {
-  stdout(s: string): void;
-  stderr(s: string): void;
-}
+export type { Io };
 
 const processIo: Io = {
   stdout: (s) => process.stdout.write(s),
@@ -48,17 +48,6 @@ interface Session {
   installed: InstalledSet;
   updateinfo: () => Promise<Update[]>;
   dnfCheckUpdateCompat: boolean;
-}
-
-/** Imports a module that another part of the project may not have landed yet. */
-async function optionalImport(spec: string): Promise<Record<string, unknown> | undefined> {
-  try {
-    return (await import(spec)) as Record<string, unknown>;
-  } catch (e) {
-    const code = (e as { code?: string }).code;
-    if (code === 'ERR_MODULE_NOT_FOUND' && String((e as Error).message).includes(spec.replace(/^\.\.\//, ''))) return undefined;
-    throw e;
-  }
 }
 
 /** A mask of packages hidden by excludes (name globs), as tdnf hides them from repositories. */
@@ -260,28 +249,15 @@ const CONFIG_HANDLERS: Record<string, (cfg: TdnfConfig, args: TdnfArgs, io: Io) 
   },
 };
 
-/** Commands other modules of the project implement: their module and function. */
-const EXTERNAL: Record<string, { module: string; fn: string }> = {
+/** Commands that open their own session (they change the system, or read its history). */
+const SELF_CONTAINED: Record<string, (args: TdnfArgs, io: Io) => Promise<number>> = {
   ...Object.fromEntries(['install', 'reinstall', 'erase', 'autoremove', 'upgrade', 'upgrade-to', 'downgrade', 'distro-sync']
-    .map((c) => [c, { module: '../tdnf/commands/alter.ts', fn: 'main' }])),
-  history: { module: '../tdnf/commands/history.ts', fn: 'main' },
-  mark: { module: '../tdnf/commands/mark.ts', fn: 'main' },
-  reposync: { module: '../tdnf/commands/reposync.ts', fn: 'main' },
-  check: { module: '../tdnf/commands/check.ts', fn: 'main' },
+    .map((c) => [c, alterMain])),
+  history: historyMain,
+  mark: markMain,
+  reposync: async (a, io) => (await import('../tdnf/commands/reposync.ts')).main(a, io),
+  check: async (a, io) => (await import('../tdnf/commands/check.ts')).main(a, io),
 };
-
-async function runExternal(name: string, args: TdnfArgs, io: Io): Promise<number> {
-  const ext = EXTERNAL[name];
-  const mod = ext ? await optionalImport(ext.module) : undefined;
-  // Their library functions take a TdnfConfig, not argv; until the adapters are written here,
-  // only a module's own `main(args, io)` is called, so a half-landed module cannot be misused.
-  void ext?.fn;
-  const fn = mod?.main;
-  if (typeof fn !== 'function') {
-    throw new TdnfError(TDNF.CLI_INVALID_ARGUMENT, `tdnf ${name} is not available in this build yet`);
-  }
-  return (await (fn as (a: TdnfArgs, io: Io) => Promise<number | undefined>)(args, io)) ?? 0;
-}
 
 function errorOut(e: TdnfError, json: boolean, io: Io): number {
   if (e instanceof TdnfUsageError && e.detail) io.stderr(`${e.detail}\n`);
@@ -320,8 +296,10 @@ export async function tdnf(argv: readonly string[], preset: { json?: boolean; as
     }
     const configOnly = CONFIG_HANDLERS[args.command];
     if (configOnly) return await configOnly(await configOf(args), args, io);
+    const own = SELF_CONTAINED[args.command];
+    if (own) return await own(args, io);
     const handler = HANDLERS[args.command];
-    if (!handler) return await runExternal(args.command, args, io);
+    if (!handler) throw new TdnfError(TDNF.CLI_NO_SUCH_CMD, `tdnf ${args.command} is not implemented`);
     return await handler(await openSession(args, io), io);
   } catch (e) {
     if (e instanceof TdnfError) return errorOut(e, args.json, io);
