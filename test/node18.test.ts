@@ -1,7 +1,8 @@
 /**
  * The tools that run inside images run on Debian 12's Node.js 18, bundled (no node_modules).
- * This drives the esbuild bundle under Node 18.20.4 through a whole cycle — pack, sign,
- * createrepo, install, query, erase — and checks each step with Debian's own tools.
+ * This drives the esbuild bundles under Node 18.20.4 through a whole cycle — pack, sign,
+ * createrepo, install, query, erase, then tdnf install/erase — checking each step with Debian's
+ * own tools.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
