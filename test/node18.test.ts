@@ -6,7 +6,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile, readdir } from 'node:fs/promises';
+import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { run } from '../src/util/run.ts';
@@ -73,4 +73,23 @@ test('pack, sign, createrepo, install, query and erase under Node 18 from the bu
 
   await photon18(['rpm', 'erase', '--root', root, 'photon-hello']);
   assert.deepEqual(lines((await hostRpm(root, ['-qa'])).stdout), ['photon-release-5.0-1.ph5.noarch']);
+
+  // tdnf from its bundle: resolve, import the repo's key after -y, verify signatures, install,
+  // record history, erase — into a fresh root whose rpmdb Debian's rpm then reads.
+  const troot = join(work, 'troot');
+  await run('mkdir', ['-p', join(troot, 'etc/tdnf'), join(troot, 'etc/yum.repos.d')]);
+  await writeFile(join(troot, 'etc/tdnf/tdnf.conf'), '[main]\ngpgcheck=1\n');
+  await writeFile(join(troot, 'etc/yum.repos.d/demo.repo'),
+    `[demo]\nname=Demo\nbaseurl=file://${join(work, 'repo')}\nenabled=1\ngpgcheck=1\nrepo_gpgcheck=1\ngpgkey=file://${key.publicFile}\n`);
+  const tdnf18 = (args: string[]) => run(node18, [join(repo, 'dist/tdnf.mjs'), '--installroot', troot, ...args], { cwd: repo });
+  const inst = await tdnf18(['-y', 'install', 'photon-hello']);
+  assert.match(inst.stdout.toString(), /Complete!/);
+  const packages = async () => lines((await hostRpm(troot, ['-qa'])).stdout).filter((l) => !l.startsWith('gpg-pubkey'));
+  assert.deepEqual(await packages(), ['photon-hello-1.0-1.ph5.noarch', 'photon-release-5.0-1.ph5.noarch']);
+  const hist = JSON.parse((await tdnf18(['-j', 'history', 'list'])).stdout.toString()) as Array<{ CmdLine: string; AddedCount: number }>;
+  assert.equal(hist.at(-1)?.CmdLine, 'install photon-hello');
+  // The two packages, and the key imported into the rpmdb as gpg-pubkey during the transaction.
+  assert.equal(hist.at(-1)?.AddedCount, 3);
+  await tdnf18(['-y', 'erase', 'photon-hello']);
+  assert.deepEqual(await packages(), ['photon-release-5.0-1.ph5.noarch']);
 });
