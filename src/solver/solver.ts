@@ -140,7 +140,8 @@ export class Solver {
     this.trigTail = new Int32Array(universe.count).fill(-1);
     this.nameKind = new Uint8Array(universe.strings.count);
     this.noarch = universe.strings.lookup('noarch');
-    for (let p = 0; p < universe.count; p++) this.cand[p] = universe.archAllowed(p) ? 1 : 0;
+    this.cand.set(universe.archOk);
+    this.cand.fill(1, 0, universe.installedEnd); // installed packages may always stay
     for (const p of options.excludes ?? []) if (!universe.isInstalled(p)) this.cand[p] = 0;
     for (const n of options.installonlyNames ?? []) {
       const id = universe.strings.lookup(n);
@@ -740,9 +741,10 @@ export class Solver {
     const u = this.u;
     const res: SolveResult = { install: [], upgrade: [], downgrade: [], reinstall: [], erase: [], obsoleted: [], problems: [] };
     if (!ok) return res;
-    const inModel = (p: number): boolean => sat.value[p] === 1 || (u.isInstalled(p) && sat.value[p] === 0 && !this.erased.has(p));
     const keep = new Uint8Array(u.count);
-    for (let p = 0; p < u.count; p++) if (inModel(p)) keep[p] = 1;
+    const value = sat.value;
+    for (let p = 0; p < u.count; p++) if (value[p] === 1) keep[p] = 1;
+    for (let p = 0; p < u.installedEnd; p++) if (value[p] === 0 && !this.erased.has(p)) keep[p] = 1;
     // installonly limit: keep the newest N per name, never the running kernel.
     const limit = this.o.installonlyLimit ?? 0;
     if (limit > 0) {

@@ -8,13 +8,16 @@
  * arrays (poolData) rather than through per-call accessors and subarray views:
  * - `nameOf/evrOf/archOf` read three global Int32Array columns copied once from the pools'
  *   rows (12 bytes per package: 0.8 MB for 63,000 packages, ~1 ms to build);
- * - `byName` is a CSR index (name id → run of package numbers), counting-sorted once: packages
- *   come out in global order, 4 bytes per package plus 4 per name id;
+ * - `byName` needs no index of its own: a package's own `name = EVR` entry sits in the provides
+ *   run of its name, so the packages named N are the entries of N's run whose package is named
+ *   N (cached per name asked, as an Int32Array);
  * - the provides index is built once, lazily, in CSR form: for every name id, a run of
  *   (package, EVR id, flags) triples in three Int32Arrays — about 12 bytes per provide, no object
  *   per package; every package also provides `name = EVR` of itself. The fill goes in global
  *   package order, so every run is sorted by package and a package's duplicates are adjacent:
- *   answers need no sort, only a compare with the previous entry;
+ *   answers need no sort, only a compare with the previous entry. Two passes over the pools'
+ *   raw dependency arrays (count per name id, then fill); `start` is sized by the string
+ *   count, which bounds every name id, so no pass is spent finding the largest;
  * - file provides come from the pools' file lists (repos carry primary's subset, installed
  *   pools the full lists), indexed the same way by path id on the first file query;
  * - `whatProvides` answers are cached by number, never by string: unversioned ones in an array
@@ -89,13 +92,13 @@ export class Universe {
   /** Global numbers below this are installed (`@System` comes first). */
   readonly installedEnd: number;
   private readonly poolIx: Uint16Array;
-  private readonly archOk: Uint8Array;
+  /** Per package: 1 when the arch policy allows installing it (a view for bulk copies). */
+  readonly archOk: Uint8Array;
   /** Global columns: name, EVR and arch string ids of package p (copied from the pool rows). */
   private readonly nameCol: Int32Array;
   private readonly evrCol: Int32Array;
   private readonly archCol: Int32Array;
-  private nameStart?: Int32Array; // byName CSR: start per name id (length names + 1)
-  private namePkg?: Int32Array;
+  private readonly byNameIx = new Map<number, Int32Array>();
   private readonly byNameLists = new Map<number, number[]>();
   private provName?: Int32Array; // CSR start per name id (length names + 1)
   private provPkg?: Int32Array;
@@ -214,24 +217,33 @@ export class Universe {
     return a === b ? 0 : comparePackageEvr(this.parsedEvr(a), this.parsedEvr(b));
   }
 
-  private buildByName(): void {
-    let maxName = 0;
-    for (let p = 0; p < this.count; p++) if (this.nameCol[p]! > maxName) maxName = this.nameCol[p]!;
-    const start = new Int32Array(maxName + 2);
-    for (let p = 0; p < this.count; p++) start[this.nameCol[p]! + 1]!++;
-    for (let k = 1; k < start.length; k++) start[k]! += start[k - 1]!;
-    const fill = start.slice();
-    const pkg = new Int32Array(this.count);
-    for (let p = 0; p < this.count; p++) pkg[fill[this.nameCol[p]!]!++] = p;
-    this.nameStart = start;
-    this.namePkg = pkg;
-  }
-  /** Every package named `nameId` (any pool, any arch), ascending: a view, do not modify. */
+  /** Every package named `nameId` (any pool, any arch), ascending: shared, do not modify. */
   byNameIds(nameId: number): Int32Array {
-    if (!this.nameStart) this.buildByName();
-    const st = this.nameStart!;
-    if (nameId < 0 || nameId + 1 >= st.length) return EMPTY;
-    return this.namePkg!.subarray(st[nameId]!, st[nameId + 1]!);
+    let r = this.byNameIx.get(nameId);
+    if (r) return r;
+    if (!this.provName) this.buildProvides();
+    const st = this.provName!;
+    r = EMPTY;
+    if (nameId >= 0 && nameId + 1 < st.length) {
+      const pkg = this.provPkg!;
+      let n = 0;
+      let last = -1;
+      for (let k = st[nameId]!, e = st[nameId + 1]!; k < e; k++) {
+        const q = pkg[k]!;
+        if (q !== last && this.nameCol[q] === nameId) n++, (last = q);
+      }
+      if (n) {
+        r = new Int32Array(n);
+        n = 0;
+        last = -1;
+        for (let k = st[nameId]!, e = st[nameId + 1]!; k < e; k++) {
+          const q = pkg[k]!;
+          if (q !== last && this.nameCol[q] === nameId) r[n++] = last = q;
+        }
+      }
+    }
+    this.byNameIx.set(nameId, r);
+    return r;
   }
   /** Every package named `nameId` (any pool, any arch), in global order. */
   byName(nameId: number): readonly number[] {
@@ -241,32 +253,22 @@ export class Universe {
   }
 
   private buildProvides(): void {
-    // Two passes over every provide: count per name id, then fill (a counting sort), reading the
-    // pools' dependency arrays directly (a subarray view per package would cost more than the
-    // counting itself).
-    let maxName = 0;
+    // A counting sort reading the pools' dependency arrays directly (a subarray view per
+    // package would cost more than the counting itself). Every name id is below its pool's
+    // string count (one shared StringPool in practice), so that count sizes `start`.
+    let ids = this.strings.count;
+    for (const e of this.pools) ids = Math.max(ids, e.pool.strings.count);
+    const start = new Int32Array(ids + 1);
     let total = 0;
     for (const e of this.pools) {
       const d = poolData(e.pool);
-      total += e.pool.count + d.depIndex[e.pool.count * DEP_KIND_COUNT]!; // upper bound
+      const { ints, depIndex, depList, depName } = d;
       for (let i = 0; i < e.pool.count; i++) {
-        const n = d.ints[i * NI + F.NAME]!;
-        if (n > maxName) maxName = n;
-        for (let k = d.depIndex[i * DEP_KIND_COUNT + PROVIDES]!, ke = d.depIndex[i * DEP_KIND_COUNT + PROVIDES + 1]!; k < ke; k++) {
-          const m = d.depName[d.depList[k]!]!;
-          if (m > maxName) maxName = m;
-        }
-      }
-    }
-    const start = new Int32Array(maxName + 2);
-    total = 0;
-    for (const e of this.pools) {
-      const d = poolData(e.pool);
-      for (let i = 0; i < e.pool.count; i++) {
-        start[d.ints[i * NI + F.NAME]! + 1]!++;
-        const ke = d.depIndex[i * DEP_KIND_COUNT + PROVIDES + 1]!;
-        for (let k = d.depIndex[i * DEP_KIND_COUNT + PROVIDES]!; k < ke; k++) start[d.depName[d.depList[k]!]! + 1]!++;
-        total += 1 + ke - d.depIndex[i * DEP_KIND_COUNT + PROVIDES]!;
+        start[ints[i * NI + F.NAME]! + 1]!++;
+        const ks = depIndex[i * DEP_KIND_COUNT + PROVIDES]!;
+        const ke = depIndex[i * DEP_KIND_COUNT + PROVIDES + 1]!;
+        for (let k = ks; k < ke; k++) start[depName[depList[k]!]! + 1]!++;
+        total += 1 + ke - ks;
       }
     }
     for (let k = 1; k < start.length; k++) start[k]! += start[k - 1]!;
@@ -276,19 +278,19 @@ export class Universe {
     const flags = new Int32Array(total);
     for (const e of this.pools) {
       const d = poolData(e.pool);
-      for (let i = 0; i < e.pool.count; i++) {
-        const p = e.offset + i;
-        let k = fill[d.ints[i * NI + F.NAME]!]!++;
+      const { ints, depIndex, depList, depName, depEvr, depFlags } = d;
+      for (let i = 0, p = e.offset; i < e.pool.count; i++, p++) {
+        let k = fill[ints[i * NI + F.NAME]!]!++;
         pkg[k] = p;
-        evr[k] = d.ints[i * NI + F.EVR]!;
+        evr[k] = ints[i * NI + F.EVR]!;
         flags[k] = RPMSENSE.EQUAL;
-        const je = d.depIndex[i * DEP_KIND_COUNT + PROVIDES + 1]!;
-        for (let j = d.depIndex[i * DEP_KIND_COUNT + PROVIDES]!; j < je; j++) {
-          const dep = d.depList[j]!;
-          k = fill[d.depName[dep]!]!++;
+        const je = depIndex[i * DEP_KIND_COUNT + PROVIDES + 1]!;
+        for (let j = depIndex[i * DEP_KIND_COUNT + PROVIDES]!; j < je; j++) {
+          const dep = depList[j]!;
+          k = fill[depName[dep]!]!++;
           pkg[k] = p;
-          evr[k] = d.depEvr[dep]!;
-          flags[k] = d.depFlags[dep]!;
+          evr[k] = depEvr[dep]!;
+          flags[k] = depFlags[dep]!;
         }
       }
     }
@@ -296,7 +298,7 @@ export class Universe {
     this.provPkg = pkg;
     this.provEvr = evr;
     this.provFlags = flags;
-    this.plainSlot = new Int32Array(maxName + 2);
+    this.plainSlot = new Int32Array(start.length);
   }
 
   private buildFiles(): void {
