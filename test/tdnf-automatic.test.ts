@@ -141,7 +141,7 @@ test('the unit files and automatic.conf ship; systemd-analyze verify accepts the
     await writeFile(join(units, n), u.replace('/usr/bin/tdnf-automatic', process.execPath));
   }
   const v = await run('systemd-analyze', ['verify', '--man=no', ...names.filter((x) => x !== 'automatic.conf').map((n) => join(units, n))], { allowFailure: true });
-  const problems = v.stderr.toString().split('\n').filter((l) => l.trim() && !/Failed to|not found|No such|Cannot|bus|System has not been booted|Refusing/i.test(l) || /Unknown (key|section)|Invalid|bad-setting/i.test(l));
-  assert.deepEqual(problems.filter((l) => /Unknown|Invalid|bad-setting|Missing/i.test(l)), [], v.stderr.toString());
+  assert.equal(v.status, 0, v.stderr.toString());
+  assert.doesNotMatch(v.stderr.toString(), /Unknown (key|section)|Invalid|bad-setting|Missing/i);
   assert.ok(existsSync(join(units, 'tdnf-automatic.timer')));
 });
