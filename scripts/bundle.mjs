@@ -7,7 +7,12 @@ import { createRequire } from 'node:module';
 const require = createRequire(import.meta.url);
 mkdirSync('dist', { recursive: true });
 await build({
-  entryPoints: { photon: 'src/cli/photon.ts', tdnf: 'src/cli/tdnf.ts' },
+  entryPoints: {
+    photon: 'src/cli/photon.ts',
+    tdnf: 'src/cli/tdnf.ts',
+    'tdnf-config': 'src/cli/tdnf-config.ts',
+    'tdnf-automatic': 'src/cli/tdnf-automatic.ts',
+  },
   outdir: 'dist',
   outExtension: { '.js': '.mjs' },
   bundle: true,
