@@ -23,13 +23,14 @@
  * - `whatProvides` answers are cached by number, never by string: unversioned ones in an array
  *   indexed by name id, versioned ones in a Map keyed by (name id, sense, EVR id) packed into one
  *   double-safe integer;
- * - EVR strings are parsed once per EVR id (a sparse array indexed by string id), so a range
- *   check is rpmvercmp on already-split parts, no string slicing.
+ * - EVRs are compared on ids (evr.ts): split once per id into byte offsets of the string
+ *   arena and compared there, never decoded to strings.
  */
 import { type PackagePool, type StringPool, poolData } from '../repo/pool.ts';
 import { DEP_KIND_COUNT, F, NI } from '../repo/_scan_primary.ts';
 import { RPMSENSE, RPMSENSE_SENSEMASK } from '../rpm/deps.ts';
-import { comparePackageEvr, parseEvr, rpmvercmp, type Evr } from '../rpm/version.ts';
+import { parseEvr, rpmvercmp, type Evr } from '../rpm/version.ts';
+import { EvrTable } from './evr.ts';
 
 export interface UniverseRepo {
   id: string;
@@ -64,8 +65,8 @@ const KEY_EVR = 2 ** 26;
 const KEY_NAME = 2 ** 24;
 
 /**
- * rpm's rpmverOverlap (src/rpm/deps.ts evrRangesOverlap) on EVRs already split into parts: the
- * same decisions in the same order, without re-parsing both strings on every check.
+ * rpm's rpmverOverlap (src/rpm/deps.ts evrRangesOverlap) on EVRs already split into parts, for
+ * the rare requirement whose EVR has no string id (a rich dependency's operand).
  */
 function evrOverlap(v1: Evr, f1: number, v2: Evr, f2: number): boolean {
   let sense = 0;
@@ -113,9 +114,11 @@ export class Universe {
   /** Scratch for building one answer (grown to the longest run seen). */
   private scratch = new Int32Array(256);
   private readonly evrCache = new Map<number, Evr>();
+  private readonly evrs: EvrTable;
 
   constructor(options: UniverseOptions) {
     this.strings = options.strings;
+    this.evrs = new EvrTable(options.strings);
     const entries: PoolEntry[] = [];
     let offset = 0;
     const add = (id: string, pool: PackagePool, priority: number, installed: boolean): void => {
@@ -214,7 +217,7 @@ export class Universe {
   compareEvr(p: number, q: number): number {
     const a = this.evrCol[p]!;
     const b = this.evrCol[q]!;
-    return a === b ? 0 : comparePackageEvr(this.parsedEvr(a), this.parsedEvr(b));
+    return a === b ? 0 : this.evrs.comparePackages(a, b);
   }
 
   /** Every package named `nameId` (any pool, any arch), ascending: shared, do not modify. */
@@ -348,7 +351,7 @@ export class Universe {
       const hit = this.versioned.get(key);
       if (hit) return hit;
     }
-    const r = this.computeProvides(nameId, sense, versioned ? this.parsedEvr(evrId) : undefined);
+    const r = this.computeProvides(nameId, sense, versioned ? evrId : 0);
     if (!versioned) {
       if (nameId + 1 < this.plainSlot!.length) {
         this.answers.push(r);
@@ -368,10 +371,11 @@ export class Universe {
     const id = this.strings.lookup(evr);
     if (id >= 0) return this.whatProvides(nameId, flags, id);
     if (!this.provName) this.buildProvides();
-    return this.computeProvides(nameId, flags & RPMSENSE_SENSEMASK, parseEvr(evr));
+    return this.computeProvides(nameId, flags & RPMSENSE_SENSEMASK, 0, parseEvr(evr));
   }
 
-  private computeProvides(nameId: number, sense: number, req: Evr | undefined): Int32Array {
+  /** The answer for `nameId [sense req]`; `req` an EVR id (0: unversioned) or, else, `reqText`. */
+  private computeProvides(nameId: number, sense: number, req: number, reqText?: Evr): Int32Array {
     const st = this.provName!;
     let a = 0;
     let ae = 0;
@@ -402,10 +406,10 @@ export class Universe {
       let q: number;
       if (a < ae) {
         // Skip provides whose range misses the requirement.
-        if (req) {
+        if (req || reqText) {
           const pf = this.provFlags![a]! & RPMSENSE_SENSEMASK;
           const pe = this.provEvr![a]!;
-          if (pf && pe && !evrOverlap(this.parsedEvr(pe), pf, req, sense)) {
+          if (pf && pe && !(req ? this.evrs.overlap(pe, pf, req, sense) : evrOverlap(this.parsedEvr(pe), pf, reqText!, sense))) {
             a++;
             continue;
           }
