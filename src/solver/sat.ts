@@ -132,6 +132,54 @@ export class Sat {
     return c;
   }
 
+  /**
+   * Adds original clauses 0 … count - 1 of an arena laid out as this one (clause r at
+   * `src[starts[r]] … src[starts[r + 1]]`): one copy of the literals and one pass to watch them,
+   * the same clauses and watch order as `count` addClause calls.
+   */
+  addClauses(src: Int32Array, starts: Int32Array, count: number): void {
+    const s0 = starts[0]!;
+    const total = starts[count]! - s0;
+    const base = this.litsLen;
+    if (base + total > this.lits.length) {
+      const grown = new Int32Array(Math.max(this.lits.length * 2, base + total));
+      grown.set(this.lits.subarray(0, base));
+      this.lits = grown;
+    }
+    const c0 = this.nclauses;
+    if (c0 + count + 1 > this.start.length) {
+      const grown = new Int32Array(Math.max(this.start.length * 2, c0 + count + 1));
+      grown.set(this.start.subarray(0, c0 + 1));
+      this.start = grown;
+    }
+    if (2 * (c0 + count) > this.wnext.length) {
+      const grown = new Int32Array(Math.max(this.wnext.length * 2, 2 * (c0 + count)));
+      grown.set(this.wnext);
+      this.wnext = grown;
+    }
+    this.lits.set(src.subarray(s0, s0 + total), base);
+    this.litsLen = base + total;
+    const lits = this.lits;
+    const used = this.used;
+    for (let k = base; k < base + total; k++) used[lits[k]! >> 1] = 1;
+    for (let r = 0; r < count; r++) {
+      const c = c0 + r;
+      const s = starts[r]! - s0 + base;
+      const e = starts[r + 1]! - s0 + base;
+      this.start[c] = s;
+      this.start[c + 1] = e;
+      if (e === s) {
+        if (this.unsatClause === -2) this.unsatClause = c;
+      } else if (e - s === 1) this.pendingUnits.push(c);
+      else {
+        this.watch(lits[s]!, 2 * c);
+        this.watch(lits[s + 1]!, 2 * c + 1);
+      }
+    }
+    this.nclauses = c0 + count;
+    this.originalCount = this.nclauses;
+  }
+
   private assign(l: number, reason: number): void {
     const v = l >> 1;
     this.value[v] = l & 1 ? -1 : 1;
@@ -290,6 +338,11 @@ export class Sat {
       }
       if (val === 0) this.assign(l, c);
     }
+    // The default-false phase walks only the variables some clause mentions (a few thousand of
+    // a repository's tens of thousands), ascending as a scan of all would meet them.
+    const usedVars: number[] = [];
+    for (let v = 0; v < this.nvars; v++) if (this.used[v]) usedVars.push(v);
+    const nused = usedVars.length;
     let nextFalse = 0;
     for (;;) {
       const confl = this.propagate();
@@ -309,15 +362,14 @@ export class Sat {
       let l = decide();
       if (l < 0) {
         const value = this.value;
-        const used = this.used;
-        while (nextFalse < this.nvars && (value[nextFalse] !== 0 || used[nextFalse] === 0)) nextFalse++;
-        if (nextFalse >= this.nvars) {
+        while (nextFalse < nused && value[usedVars[nextFalse]!] !== 0) nextFalse++;
+        if (nextFalse >= nused) {
           // Re-check from the start: a backjump may have unassigned earlier variables.
           nextFalse = 0;
-          while (nextFalse < this.nvars && (value[nextFalse] !== 0 || used[nextFalse] === 0)) nextFalse++;
-          if (nextFalse >= this.nvars) return true;
+          while (nextFalse < nused && value[usedVars[nextFalse]!] !== 0) nextFalse++;
+          if (nextFalse >= nused) return true;
         }
-        l = lit(nextFalse, true);
+        l = lit(usedVars[nextFalse]!, true);
       }
       this.decisions++;
       this.trailLim.push(this.trailLen);

@@ -19,8 +19,9 @@
  * a job reaches a few thousand packages and tens of thousands of rules):
  * - Only packages reachable from the jobs and the installed set get rules (a work queue).
  * - Rules are literals in one growable Int32Array arena (`lits`; rule r is
- *   `lits[ruleStart[r] … ruleStart[r + 1])`), what each stands for in parallel Int32 columns
- *   (kind, p, q, dependency reference): no array nor object per rule. Dependency text is only
+ *   `lits[ruleStart[r] … ruleStart[r + 1])`), what each stands for in five int32s of a second
+ *   arena (kind, p, q, dependency reference): no array nor object per rule, ~30 bytes per rule
+ *   plus 4 per literal. The arena goes to the SAT core in one copy. Dependency text is only
  *   formatted when a problem is described.
  * - Providers are cached per (pool, dependency id), already filtered to candidates: a
  *   dependency shared by many packages is looked up once. Rich dependencies are parsed and put
@@ -55,6 +56,7 @@ const R_JOB = 0, R_REQUIRES = 1, R_NOTHING = 2, R_CONFLICTS = 3, R_OBSOLETES = 4
 const R_LOCK = 7, R_UNINSTALLABLE = 8, R_TRUE = 9;
 /** Dependency references in the `depA` column: ≥ 0 a pool index (depB = its dependency id). */
 const DEP_NONE = -3, DEP_RICH_RAW = -2, DEP_RICH_FORMATTED = -1;
+const INFO = 5, I_KIND = 0, I_P = 1, I_Q = 2, I_DEPA = 3, I_DEPB = 4;
 
 const MAX_RICH_CLAUSES = 256;
 
@@ -72,12 +74,15 @@ class IntVec {
     this.a = new Int32Array(capacity);
   }
   push(x: number): void {
-    if (this.n === this.a.length) {
-      const b = new Int32Array(this.a.length * 2);
-      b.set(this.a);
-      this.a = b;
-    }
+    if (this.n === this.a.length) this.reserve(1);
     this.a[this.n++] = x;
+  }
+  /** Room for `k` more: then `a[n] … a[n + k - 1]` may be written directly (n advanced by hand). */
+  reserve(k: number): void {
+    if (this.n + k <= this.a.length) return;
+    const b = new Int32Array(Math.max(this.a.length * 2, this.n + k));
+    b.set(this.a);
+    this.a = b;
   }
 }
 
@@ -92,12 +97,11 @@ export class Solver {
   /** Rule literals; rule r is lits.a[ruleStart.a[r] … ruleStart.a[r + 1]). */
   private readonly lits = new IntVec(1 << 16);
   private readonly ruleStart = new IntVec(1 << 14);
-  /** Per rule: its kind (R_*), packages p and q (-1 when none), dependency (depA, depB). */
-  private readonly kind = new IntVec(1 << 14);
-  private readonly infoP = new IntVec(1 << 14);
-  private readonly infoQ = new IntVec(1 << 14);
-  private readonly depA = new IntVec(1 << 14);
-  private readonly depB = new IntVec(1 << 14);
+  /**
+   * Per rule, INFO int32s at info[INFO·r]: its kind (R_*), packages p and q (-1 when none), and
+   * its dependency (depA: pool index or DEP_*, depB: dependency or name id).
+   */
+  private readonly ruleInfo = new IntVec(INFO << 14);
   private readonly visited: Uint8Array;
   /** Per package: 1 when it may be chosen at all (arch policy, excludes; installed always). */
   private readonly cand: Uint8Array;
@@ -173,11 +177,16 @@ export class Solver {
   private endRule(kind: number, p: number, q: number, depA = DEP_NONE, depB = 0): number {
     const r = this.ruleStart.n - 1;
     this.ruleStart.push(this.lits.n);
-    this.kind.push(kind);
-    this.infoP.push(p);
-    this.infoQ.push(q);
-    this.depA.push(depA);
-    this.depB.push(depB);
+    const info = this.ruleInfo;
+    info.reserve(INFO);
+    const a = info.a;
+    const k = info.n;
+    a[k + I_KIND] = kind;
+    a[k + I_P] = p;
+    a[k + I_Q] = q;
+    a[k + I_DEPA] = depA;
+    a[k + I_DEPB] = depB;
+    info.n = k + INFO;
     return r;
   }
   private rule(ls: readonly number[], kind: number, p = -1, q = -1): number {
@@ -342,12 +351,17 @@ export class Solver {
       }
       const prov = this.depProviders(pi, pool, dep);
       if (includes(prov, p)) continue;
-      lits.push(np);
       if (prov.length === 0) {
+        lits.push(np);
         this.endRule(R_NOTHING, p, -1, pi, dep);
         continue;
       }
-      for (let j = 0; j < prov.length; j++) lits.push(prov[j]! << 1);
+      lits.reserve(1 + prov.length);
+      const la = lits.a;
+      let n = lits.n;
+      la[n++] = np;
+      for (let j = 0; j < prov.length; j++) la[n++] = prov[j]! << 1;
+      lits.n = n;
       const r = this.endRule(R_REQUIRES, p, -1, pi, dep);
       this.trigger(p, r);
       for (let j = 0; j < prov.length; j++) this.enqueue(prov[j]!, d);
@@ -570,7 +584,8 @@ export class Solver {
     const nr = this.ruleCount;
     const arena = this.lits.a;
     const rs = this.ruleStart.a;
-    for (let r = 0; r < nr; r++) sat.addClause(disabled.size && disabled.has(r) ? [tl] : arena.subarray(rs[r]!, rs[r + 1]!));
+    if (disabled.size === 0) sat.addClauses(arena, rs, nr);
+    else for (let r = 0; r < nr; r++) sat.addClause(disabled.has(r) ? [tl] : arena.subarray(rs[r]!, rs[r + 1]!));
     const u = this.u;
     let jobPtr = 0;
     let tpos = 0;
@@ -651,8 +666,8 @@ export class Solver {
 
   /** The text of rule r's dependency, formatted only now that a problem is described. */
   private depText(r: number): string {
-    const a = this.depA.a[r]!;
-    const b = this.depB.a[r]!;
+    const a = this.ruleInfo.a[INFO * r + I_DEPA]!;
+    const b = this.ruleInfo.a[INFO * r + I_DEPB]!;
     if (a === DEP_RICH_RAW) return this.nameStr(b);
     if (a === DEP_RICH_FORMATTED) return formatRich(this.richTree(b));
     if (a < 0) return '';
@@ -660,9 +675,9 @@ export class Solver {
   }
   /** Rule r's meaning as an object (problem reports only). */
   private info(r: number): RuleInfo {
-    const t = KINDS[this.kind.a[r]!]!;
-    const p = this.infoP.a[r]!;
-    const q = this.infoQ.a[r]!;
+    const t = KINDS[this.ruleInfo.a[INFO * r + I_KIND]!]!;
+    const p = this.ruleInfo.a[INFO * r + I_P]!;
+    const q = this.ruleInfo.a[INFO * r + I_Q]!;
     switch (t) {
       case 'job': case 'true': return { t };
       case 'requires': case 'nothing': return { t, p, dep: this.depText(r) };
@@ -715,7 +730,7 @@ export class Solver {
     let run = this.runSat(disabled);
     for (let round = 0; !run.ok && round < 64; round++) {
       const core = run.sat.core();
-      const jobs = core.filter((r) => this.kind.a[r] === R_JOB);
+      const jobs = core.filter((r) => this.ruleInfo.a[INFO * r + I_KIND] === R_JOB);
       problems.push(this.describe(core));
       if (!jobs.length) break; // the installed system itself is broken beyond the jobs
       for (const r of jobs) disabled.add(r);
