@@ -10,7 +10,7 @@ import { type Update, readUpdateinfo } from '../repo/updateinfo.ts';
 import { changelogEntries } from '../repo/from-header.ts';
 import { isPhotonError } from '../util/errors.ts';
 import { TDNF, TdnfError, exitStatus } from '../tdnf/errors.ts';
-import { SYSTEM_REPO, type InstalledSet, loadInstalled } from '../tdnf/installed.ts';
+import { SYSTEM_REPO, type InstalledSet, readInstalled } from '../tdnf/installed.ts';
 import { type TdnfArgs, TdnfUsageError, flag, parseTdnfArgs, values } from '../tdnf/options.ts';
 import * as out from '../tdnf/output.ts';
 import { type Repo, type Sack, globToRegExp, isGlob } from '../tdnf/query.ts';
@@ -93,9 +93,11 @@ function repoProgress(args: TdnfArgs, io: Io): LoadReposOptions['onProgress'] {
 async function openSession(args: TdnfArgs, io: Io): Promise<Session> {
   const cfg = await configOf(args);
   const strings = new StringPool();
-  const installed = await loadInstalled(cfg.installroot, { strings });
+  // The rpmdb is read first but interned after the repos, so the first repo's cache is adopted.
+  const rpmdb = await readInstalled(cfg.installroot);
   const progress = repoProgress(args, io);
   const loaded = await loadRepos(cfg, strings, { refresh: args.refresh, cacheonly: args.cacheOnly, ...(progress ? { onProgress: progress } : {}) });
+  const installed = rpmdb.build(strings);
   const available: Repo[] = loaded.map((r) => {
     const repo: Repo = { id: r.id, name: r.name, pool: r.pool, installed: false };
     const mask = excludeMask(repo, cfg.excludes);

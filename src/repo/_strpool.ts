@@ -13,6 +13,9 @@
  * - `add` appends without hashing, for text that is unique per package (checksums, locations,
  *   summaries): it shares the id space and the accessor but costs no table slot.
  * - Id 0 is always ''.
+ * - `adopt` makes an empty pool the strings of a binary pool cache (pool-cache.ts) in place:
+ *   arena, offsets and hash table are views of the file's bytes, so the first repository of a
+ *   run interns nothing and its ids need no remapping.
  * - `str(id)` decodes on demand (latin1 when the bytes are ASCII, UTF-8 otherwise) and caches
  *   the result, so a name asked for twice is decoded once.
  */
@@ -39,6 +42,30 @@ export function hashBytes(b: Uint8Array, s: number, e: number): number {
   return h ^ (h >>> 16);
 }
 
+/** Slots of a table holding `hashed` strings at StringPool's load (≤ 1/2): a power of two. */
+export function tableSlots(hashed: number): number {
+  let size = 16;
+  while (hashed > (size - 1) >>> 1) size *= 2;
+  return size;
+}
+
+/**
+ * A hash table in StringPool's layout ([hash, id] per slot, linear probing) holding ids
+ * 1 … n-1 with hashes `hashes[id]`, for a pool cache to store beside its strings.
+ */
+export function buildTable(hashes: Int32Array, n: number, slots: number): Int32Array {
+  const table = new Int32Array(2 * slots);
+  const mask = slots - 1;
+  for (let id = 1; id < n; id++) {
+    const h = hashes[id]!;
+    let i = h & mask;
+    while (table[2 * i + 1] !== 0) i = (i + 1) & mask;
+    table[2 * i] = h;
+    table[2 * i + 1] = id;
+  }
+  return table;
+}
+
 export class StringPool {
   bytes: Buffer;
   used = 0;
@@ -50,6 +77,10 @@ export class StringPool {
   private cache: (string | undefined)[] = EMPTY_CACHE;
   /** True when the last intern() call added a new string. */
   added = false;
+  /** Strings in the hash table (add()ed ones are not): what the table's load is counted by. */
+  private hashed = 0;
+  /** The arena is a view of someone else's buffer (adopt): trim() leaves it alone. */
+  private viewed = false;
 
   constructor(bytesHint = 1 << 16, stringsHint = 1 << 10) {
     this.bytes = Buffer.allocUnsafe(Math.max(64, bytesHint));
@@ -91,7 +122,7 @@ export class StringPool {
     table[2 * i] = h;
     table[2 * i + 1] = id;
     this.added = true;
-    if (this.count > mask >>> 1) this.rehash();
+    if (++this.hashed > mask >>> 1) this.rehash();
     return id;
   }
 
@@ -135,6 +166,8 @@ export class StringPool {
     if (id === 0) return '';
     let c = this.cache;
     if (c === EMPTY_CACHE) c = this.cache = [];
+    // Grown by push, never by a store far past the end, so the array stays a fast (non-sparse) one.
+    if (id >= c.length) for (let n = Math.max(id + 1, this.count); c.length < n;) c.push(undefined);
     let s = c[id];
     if (s === undefined) {
       const o = this.offsets[id]!;
@@ -158,6 +191,7 @@ export class StringPool {
       const b = Buffer.allocUnsafe(this.used + bytes);
       this.bytes.copy(b, 0, 0, this.used);
       this.bytes = b;
+      this.viewed = false;
     }
     const n = this.count + strings;
     if (n + 1 > this.offsets.length) {
@@ -165,12 +199,36 @@ export class StringPool {
       o.set(this.offsets);
       this.offsets = o;
     }
-    while (n > this.mask >>> 1) this.rehash();
+    while (this.hashed + strings > this.mask >>> 1) this.rehash();
+  }
+
+  /** Whether the pool holds nothing but id 0 (so adopt() may take it over). */
+  get empty(): boolean {
+    return this.count === 1 && this.used === 0;
+  }
+
+  /**
+   * Takes over strings laid out as this class keeps them — `bytes[0, used)` the arena (room past
+   * `used` is used before growing), `offsets` for `count` strings, `table` (2 × a power of two
+   * int32s) holding `hashed` of them — without copying: the arrays are used and written in
+   * place. The pool must be empty. The caller vouches for the layout (pool-cache.ts checks it).
+   */
+  adopt(bytes: Buffer, used: number, offsets: Uint32Array, count: number, table: Int32Array, hashed: number): void {
+    if (!this.empty) throw new Error('StringPool.adopt: the pool is not empty');
+    this.bytes = bytes;
+    this.used = used;
+    this.offsets = offsets;
+    this.count = count;
+    this.table = table;
+    this.mask = (table.length >>> 1) - 1;
+    this.hashed = hashed;
+    this.cache = EMPTY_CACHE;
+    this.viewed = true;
   }
 
   /** Gives back the unused tail of the arrays once loading is over. */
   trim(): void {
-    if (this.bytes.length > this.used + 4096) {
+    if (!this.viewed && this.bytes.length > this.used + 4096) {
       const b = Buffer.allocUnsafeSlow(this.used);
       this.bytes.copy(b, 0, 0, this.used);
       this.bytes = b;
@@ -186,6 +244,7 @@ export class StringPool {
       const b = Buffer.allocUnsafe(size);
       this.bytes.copy(b, 0, 0, this.used);
       this.bytes = b;
+      this.viewed = false;
     }
     // A JS loop beats a native copy's call overhead up to about 48 bytes (most names).
     if (len < 48) {

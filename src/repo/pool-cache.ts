@@ -1,7 +1,7 @@
 /**
  * A binary cache of a PackagePool, what libsolv's .solv files are to tdnf: the pool's typed
- * arrays and the strings they name, written raw, so that a repository whose repomd.xml has not
- * changed loads in milliseconds instead of re-parsing primary.xml.
+ * arrays, the strings they name and the strings' hash table, written raw, so that a repository
+ * whose repomd.xml has not changed loads in milliseconds instead of re-parsing primary.xml.
  *
  * Layout (little-endian; every section starts on an 8-byte boundary so it is viewed in place):
  *
@@ -17,22 +17,30 @@
  *   36     4     arenaBytes       bytes of string text
  *   40     4     sourceLen        bytes of the source key (the repomd.xml checksum it was made from)
  *   44     4     interned         strings 0 … interned-1 are interned, the rest appended
- *   48     32    sha256 of the file without these 32 bytes
- *   80     …     source key, then the sections in SECTIONS order, then the string offsets
- *                (stringCount + 1 × u32), each string's StringPool hash (stringCount × u32,
- *                so loading skips rehashing 400,000 strings), and the string arena last
+ *   48     4     tableSlots       slots of the strings' hash table (a power of two)
+ *   52     12    0
+ *   64     32    sha256 of the file without these 32 bytes
+ *   96     …     source key, then the sections in SECTIONS order, then the strings: offsets
+ *                (stringCount + 1 × u32), the StringPool hash of each interned string
+ *                (interned × i32), StringPool's hash table of them (2 × tableSlots × i32), and the
+ *                string arena last; the file is padded to 8 bytes
  *
  * Strings: the pool's ids point into a StringPool shared by every pool of a run, which also
  * holds other repositories' strings. Saving renumbers the strings this pool uses to 0 … n-1 and
- * writes only those; loading interns each of them once into the caller's StringPool (so ids
- * compare across repositories again) and rewrites the id columns through an Int32Array remap.
- * Loading checks the digest, every length, and that every id, index and type is in range:
- * a corrupt or stale file is reported as `undefined` (rebuild), never trusted.
+ * writes only those. Loading into an empty StringPool (the first repository of a run) adopts the
+ * file's offsets, table and arena as they are — nothing is interned or remapped, and the file is
+ * read once into a buffer the pool's columns view in place; loading into a StringPool that
+ * already holds strings interns each of them once (with the stored hashes) and rewrites the id
+ * columns through an Int32Array remap.
+ *
+ * Loading checks the digest (native sha256 outruns any JS checksum over 35 MB), every length,
+ * and that every id, index and type is in range: a corrupt or stale file is reported as `undefined` (rebuild),
+ * never trusted.
  */
 import { createHash } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import { DEP_KIND_COUNT, F, NI, NN } from './_scan_primary.ts';
-import { hashBytes } from './_strpool.ts';
+import { buildTable, hashBytes, tableSlots } from './_strpool.ts';
 import { PackagePool, type PoolData, poolData, type StringPool } from './pool.ts';
 import { writeFileAtomic } from '../util/fs.ts';
 
@@ -41,9 +49,11 @@ const ADDED = new Uint8Array(NI);
 for (const f of [F.PKGID, F.SUMMARY, F.DESCRIPTION, F.URL, F.LOCATION]) ADDED[f] = 1;
 
 const MAGIC = Buffer.from('TDNFPOOL', 'latin1');
-export const POOL_CACHE_VERSION = 1;
+export const POOL_CACHE_VERSION = 2;
 const BOM = 0x01020304;
-const HEADER = 80;
+const HEADER = 96;
+/** Where the sha256 digest sits in the header. */
+const DIGEST = 64;
 
 function pad8(n: number): number {
   return (n + 7) & ~7;
@@ -95,9 +105,8 @@ export function encodePoolCache(pool: PackagePool, options: PoolCacheOptions = {
   map[0] = 0;
   let n = 1;
   const ints = new Int32Array(c.count * NI);
-  const use = (a: Int32Array, len: number, out = new Int32Array(len), keep?: (i: number) => boolean): Int32Array => {
+  const use = (a: Int32Array, len: number, out = new Int32Array(len)): Int32Array => {
     for (let i = 0; i < len; i++) {
-      if (keep && !keep(i)) continue;
       const id = a[i]!;
       let m = map[id]!;
       if (m < 0) m = map[id] = n++;
@@ -105,12 +114,24 @@ export function encodePoolCache(pool: PackagePool, options: PoolCacheOptions = {
     }
     return out;
   };
-  use(d.ints, c.count * NI, ints, (i) => !ADDED[i % NI]);
+  // The rows column by column kind: interned columns now, ADDED ones after the rest.
+  const row = (added: number): void => {
+    for (let r = 0; r < c.count * NI; r += NI) {
+      for (let f = 0; f < NI; f++) {
+        if (ADDED[f] !== added) continue;
+        const id = d.ints[r + f]!;
+        let m = map[id]!;
+        if (m < 0) m = map[id] = n++;
+        ints[r + f] = m;
+      }
+    }
+  };
+  row(0);
   const depName = use(d.depName, c.depCount);
   const depEvr = use(d.depEvr, c.depCount);
   const filePath = use(d.filePath, c.fileLen);
   const interned = n;
-  use(d.ints, c.count * NI, ints, (i) => ADDED[i % NI] === 1);
+  row(1);
   const cols: Record<SectionName, ArrayBufferView> = {
     ints,
     nums: d.nums.subarray(0, c.count * NN),
@@ -133,25 +154,31 @@ export function encodePoolCache(pool: PackagePool, options: PoolCacheOptions = {
     }
   }
   const offsets = new Uint32Array(n + 1);
-  const hashes = new Int32Array(n);
-  const arena = Buffer.allocUnsafe(arenaBytes);
-  let at = 0;
+  const hashes = new Int32Array(interned);
+  const source = Buffer.from(options.source ?? '', 'utf8');
+  const slots = tableSlots(interned - 1);
+  let size = pad8(HEADER + source.length);
+  for (const [name] of SECTIONS) size = pad8(size + cols[name].byteLength);
+  const offsetsAt = size;
+  const hashesAt = pad8(offsetsAt + offsets.byteLength);
+  const tableAt = pad8(hashesAt + hashes.byteLength);
+  const arenaAt = tableAt + 8 * slots;
+  size = pad8(arenaAt + arenaBytes);
+  const out = Buffer.alloc(size);
+  let at = arenaAt;
   for (let m = 0; m < n; m++) {
     const id = order[m]!;
     const o = sp.offsets[id]!;
     const e = sp.offsets[id + 1]!;
-    sp.bytes.copy(arena, at, o, e);
-    hashes[m] = hashBytes(arena, at, at + e - o);
+    // A JS loop beats Buffer.copy's call overhead for short strings (most of them).
+    if (e - o < 48) for (let x = o, y = at; x < e; x++, y++) out[y] = sp.bytes[x]!;
+    else sp.bytes.copy(out, at, o, e);
+    if (m < interned) hashes[m] = hashBytes(out, at, at + e - o);
     at += e - o;
-    offsets[m + 1] = at;
+    offsets[m + 1] = at - arenaAt;
   }
-  const source = Buffer.from(options.source ?? '', 'utf8');
-  let size = pad8(HEADER + source.length);
-  for (const [name] of SECTIONS) size = pad8(size + cols[name].byteLength);
-  size = pad8(pad8(size + offsets.byteLength) + hashes.byteLength) + arenaBytes;
-  const out = Buffer.alloc(size);
   MAGIC.copy(out, 0);
-  const h = [POOL_CACHE_VERSION, BOM, c.count, c.depCount, c.depListLen, c.fileLen, n, arenaBytes, source.length, interned];
+  const h = [POOL_CACHE_VERSION, BOM, c.count, c.depCount, c.depListLen, c.fileLen, n, arenaBytes, source.length, interned, slots];
   h.forEach((v, i) => out.writeUInt32LE(v, 8 + 4 * i));
   source.copy(out, HEADER);
   let pos = pad8(HEADER + source.length);
@@ -160,14 +187,21 @@ export function encodePoolCache(pool: PackagePool, options: PoolCacheOptions = {
     out.set(new Uint8Array(v.buffer, v.byteOffset, v.byteLength), pos);
     pos = pad8(pos + v.byteLength);
   }
-  out.set(new Uint8Array(offsets.buffer), pos);
-  pos = pad8(pos + offsets.byteLength);
-  out.set(new Uint8Array(hashes.buffer), pos);
-  pos = pad8(pos + hashes.byteLength);
-  arena.copy(out, pos);
-  createHash('sha256').update(out.subarray(0, 48)).update(out.subarray(HEADER)).digest().copy(out, 48);
+  out.set(new Uint8Array(offsets.buffer), offsetsAt);
+  out.set(new Uint8Array(hashes.buffer), hashesAt);
+  const table = buildTable(hashes, interned, slots);
+  out.set(new Uint8Array(table.buffer), tableAt);
+  digest(out).copy(out, DIGEST);
   return out;
 }
+
+/** sha256 of a cache file's bytes without the digest itself. */
+function digest(file: Buffer): Buffer {
+  return createHash('sha256').update(file.subarray(0, DIGEST)).update(file.subarray(HEADER)).digest();
+}
+
+/** Arena room read past a cache's strings, so the installed set and other repos append in place. */
+const ARENA_SPARE = 8 << 20;
 
 /**
  * Loads a pool cache into `strings`. Undefined when the file is missing, of another version or
@@ -180,78 +214,100 @@ export async function loadPoolCache(path: string, strings: StringPool, options: 
   } catch {
     return undefined;
   }
+  let buf: Buffer;
+  let size: number;
   try {
-    const st = await fh.stat();
-    if (st.size < HEADER) return undefined;
-    const head = Buffer.alloc(HEADER);
-    await fh.read(head, 0, HEADER, 0);
-    if (!head.subarray(0, 8).equals(MAGIC)) return undefined;
-    const u = (i: number): number => head.readUInt32LE(8 + 4 * i);
-    if (u(0) !== POOL_CACHE_VERSION || u(1) !== BOM) return undefined;
-    const c: Counts = { count: u(2), depCount: u(3), depListLen: u(4), fileLen: u(5) };
-    const stringCount = u(6);
-    const arenaBytes = u(7);
-    const sourceLen = u(8);
-    const interned = u(9);
-    if (stringCount < 1 || interned < 1 || interned > stringCount) return undefined;
-    const bodyStart = pad8(HEADER + sourceLen);
-    let pos = bodyStart;
-    const at: Partial<Record<SectionName, [number, number]>> = {};
-    for (const [name, el, len] of SECTIONS) {
-      at[name] = [pos, len(c)];
-      pos = pad8(pos + el * len(c));
+    size = (await fh.stat()).size;
+    if (size < HEADER || size % 8 !== 0) return undefined;
+    // One read into one buffer that the pool's columns (and, adopted, its strings) view in
+    // place; the spare room past the end is only touched (and only then resident) when used.
+    buf = Buffer.allocUnsafeSlow(size + ARENA_SPARE);
+    let got = 0;
+    while (got < size) {
+      const { bytesRead } = await fh.read(buf, got, size - got, got);
+      if (bytesRead === 0) return undefined;
+      got += bytesRead;
     }
-    const offsetsAt = pos;
-    const hashesAt = pad8(offsetsAt + 4 * (stringCount + 1));
-    const arenaAt = pad8(hashesAt + 4 * stringCount);
-    if (arenaAt + arenaBytes !== st.size) return undefined;
-    // One read for the columns (kept: the pool views them in place), one for the strings
-    // (dropped once interned), so the arena's bytes are not kept alive twice.
-    const cols = Buffer.allocUnsafeSlow(arenaAt - bodyStart);
-    const strs = Buffer.allocUnsafeSlow(arenaBytes);
-    const src = Buffer.alloc(bodyStart - HEADER);
-    await fh.read(src, 0, src.length, HEADER);
-    if (options.source !== undefined && src.toString('utf8', 0, sourceLen) !== options.source) return undefined;
-    await fh.read(cols, 0, cols.length, bodyStart);
-    await fh.read(strs, 0, strs.length, arenaAt);
-    const hash = createHash('sha256');
-    hash.update(head.subarray(0, 48));
-    hash.update(src);
-    hash.update(cols);
-    hash.update(strs);
-    if (!hash.digest().equals(head.subarray(48, 80))) return undefined;
-    const view = <T>(C: new (b: ArrayBufferLike, o: number, n: number) => T, name: SectionName): T => {
-      const [o, n] = at[name]!;
-      return new C(cols.buffer, cols.byteOffset + o - bodyStart, n);
-    };
-    const offsets = new Uint32Array(cols.buffer, cols.byteOffset + offsetsAt - bodyStart, stringCount + 1);
-    const hashes = new Int32Array(cols.buffer, cols.byteOffset + hashesAt - bodyStart, stringCount);
-    return decode(c, stringCount, interned, arenaBytes, offsets, hashes, strs, strings, {
-      ints: view(Int32Array, 'ints'), nums: view(Float64Array, 'nums'), depIndex: view(Uint32Array, 'depIndex'),
-      depList: view(Int32Array, 'depList'), depName: view(Int32Array, 'depName'), depFlags: view(Int32Array, 'depFlags'),
-      depEvr: view(Int32Array, 'depEvr'), fileIndex: view(Uint32Array, 'fileIndex'), filePath: view(Int32Array, 'filePath'),
-      fileType: view(Uint8Array, 'fileType'),
-    });
   } finally {
     await fh.close();
   }
+  return decodePoolCache(buf, size, strings, options);
+}
+
+/** The pool in the first `size` bytes of `buf` (room past them is the arena's spare). */
+function decodePoolCache(buf: Buffer, size: number, strings: StringPool, options: PoolCacheOptions): PackagePool | undefined {
+  if (!buf.subarray(0, 8).equals(MAGIC)) return undefined;
+  const u = (i: number): number => buf.readUInt32LE(8 + 4 * i);
+  if (u(0) !== POOL_CACHE_VERSION || u(1) !== BOM) return undefined;
+  const c: Counts = { count: u(2), depCount: u(3), depListLen: u(4), fileLen: u(5) };
+  const stringCount = u(6);
+  const arenaBytes = u(7);
+  const sourceLen = u(8);
+  const interned = u(9);
+  const slots = u(10);
+  if (stringCount < 1 || interned < 1 || interned > stringCount) return undefined;
+  if (slots < 16 || (slots & (slots - 1)) !== 0 || slots !== tableSlots(interned - 1)) return undefined;
+  const bodyStart = pad8(HEADER + sourceLen);
+  let pos = bodyStart;
+  const at: Partial<Record<SectionName, [number, number]>> = {};
+  for (const [name, el, len] of SECTIONS) {
+    at[name] = [pos, len(c)];
+    pos = pad8(pos + el * len(c));
+  }
+  const offsetsAt = pos;
+  const hashesAt = pad8(offsetsAt + 4 * (stringCount + 1));
+  const tableAt = pad8(hashesAt + 4 * interned);
+  const arenaAt = tableAt + 8 * slots;
+  if (pad8(arenaAt + arenaBytes) !== size) return undefined;
+  if (options.source !== undefined && buf.toString('utf8', HEADER, HEADER + sourceLen) !== options.source) return undefined;
+  if (!digest(buf.subarray(0, size)).equals(buf.subarray(DIGEST, HEADER))) return undefined;
+  const view = <T>(C: new (b: ArrayBufferLike, o: number, n: number) => T, o: number, n: number): T => new C(buf.buffer, buf.byteOffset + o, n);
+  const col = <T>(C: new (b: ArrayBufferLike, o: number, n: number) => T, name: SectionName): T => view(C, ...at[name]!);
+  const k: Columns = {
+    ints: col(Int32Array, 'ints'), nums: col(Float64Array, 'nums'), depIndex: col(Uint32Array, 'depIndex'),
+    depList: col(Int32Array, 'depList'), depName: col(Int32Array, 'depName'), depFlags: col(Int32Array, 'depFlags'),
+    depEvr: col(Int32Array, 'depEvr'), fileIndex: col(Uint32Array, 'fileIndex'), filePath: col(Int32Array, 'filePath'),
+    fileType: col(Uint8Array, 'fileType'),
+  };
+  const offsets = view(Uint32Array, offsetsAt, stringCount + 1);
+  const hashes = view(Int32Array, hashesAt, interned);
+  const table = view(Int32Array, tableAt, 2 * slots);
+  if (!checkStructure(c, stringCount, arenaBytes, offsets, k)) return undefined;
+  if (strings.empty) {
+    // The first pool of the run: the StringPool becomes the file's strings, ids as stored.
+    for (let i = 1; i < table.length; i += 2) if ((table[i]! >>> 0) >= interned) return undefined;
+    if (!inRange(k.ints, stringCount) || !inRange(k.depName, stringCount) || !inRange(k.depEvr, stringCount) || !inRange(k.filePath, stringCount)) return undefined;
+    strings.adopt(buf.subarray(arenaAt), arenaBytes, offsets, stringCount, table, interned - 1);
+    return new PackagePool({ strings, count: c.count, depCount: c.depCount, ...k });
+  }
+  return intern(c, stringCount, interned, arenaBytes, offsets, hashes, buf.subarray(arenaAt, arenaAt + arenaBytes), strings, k);
 }
 
 type Columns = Omit<PoolData, 'strings' | 'count' | 'depCount'>;
 
-function decode(
+function inRange(a: Int32Array, n: number): boolean {
+  for (let i = 0; i < a.length; i++) if ((a[i]! >>> 0) >= n) return false;
+  return true;
+}
+
+/** Offsets, indexes and types in range, so that nothing reading the pool can go out of bounds. */
+function checkStructure(c: Counts, stringCount: number, arenaBytes: number, offsets: Uint32Array, k: Columns): boolean {
+  if (offsets[0] !== 0 || offsets[stringCount] !== arenaBytes) return false;
+  for (let i = 0; i < stringCount; i++) if (offsets[i + 1]! < offsets[i]!) return false;
+  if (k.depIndex[0] !== 0 || k.depIndex[c.count * DEP_KIND_COUNT] !== c.depListLen) return false;
+  for (let i = 0; i < c.count * DEP_KIND_COUNT; i++) if (k.depIndex[i + 1]! < k.depIndex[i]!) return false;
+  if (k.fileIndex[0] !== 0 || k.fileIndex[c.count] !== c.fileLen) return false;
+  for (let i = 0; i < c.count; i++) if (k.fileIndex[i + 1]! < k.fileIndex[i]!) return false;
+  if (!inRange(k.depList, c.depCount)) return false;
+  for (let i = 0; i < c.fileLen; i++) if (k.fileType[i]! > 2) return false;
+  return true;
+}
+
+/** Loads into a StringPool that already holds strings: intern each once, remap the id columns. */
+function intern(
   c: Counts, stringCount: number, interned: number, arenaBytes: number, offsets: Uint32Array, hashes: Int32Array, arena: Buffer,
   strings: StringPool, k: Columns,
 ): PackagePool | undefined {
-  // Structure first: offsets, indexes and types in range, so nothing below can read out of bounds.
-  if (offsets[0] !== 0 || offsets[stringCount] !== arenaBytes) return undefined;
-  for (let i = 0; i < stringCount; i++) if (offsets[i + 1]! < offsets[i]!) return undefined;
-  if (k.depIndex[0] !== 0 || k.depIndex[c.count * DEP_KIND_COUNT] !== c.depListLen) return undefined;
-  for (let i = 0; i < c.count * DEP_KIND_COUNT; i++) if (k.depIndex[i + 1]! < k.depIndex[i]!) return undefined;
-  if (k.fileIndex[0] !== 0 || k.fileIndex[c.count] !== c.fileLen) return undefined;
-  for (let i = 0; i < c.count; i++) if (k.fileIndex[i + 1]! < k.fileIndex[i]!) return undefined;
-  for (let i = 0; i < c.depListLen; i++) if ((k.depList[i]! >>> 0) >= c.depCount) return undefined;
-  for (let i = 0; i < c.fileLen; i++) if (k.fileType[i]! > 2) return undefined;
   // Intern every string once; remap[old id] = id in the shared pool.
   const remap = new Int32Array(stringCount);
   strings.reserve(interned, arenaBytes);

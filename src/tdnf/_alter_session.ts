@@ -16,7 +16,7 @@ import type { SolveOptions } from '../solver/types.ts';
 import { type TdnfConfig, hostBasearch, loadConfig } from './config.ts';
 import { TDNF, TdnfError } from './errors.ts';
 import { type History, openHistory } from './history.ts';
-import { SYSTEM_REPO, type InstalledSet, headerToRepoPackage, loadInstalled } from './installed.ts';
+import { SYSTEM_REPO, type InstalledSet, headerToRepoPackage, readInstalled } from './installed.ts';
 import { INSTANCE_LOCK_FILE, type InstanceLock, acquireInstanceLock } from './lock.ts';
 import { type TdnfArgs, values } from './options.ts';
 import { type Pkg, type Repo, type Sack, globToRegExp, isGlob, nameOf } from './query.ts';
@@ -104,13 +104,14 @@ export async function openAlterSession(args: TdnfArgs, opts: OpenOptions = {}): 
     const auto = new Set<string>();
     const strings = new StringPool();
     const user = history.userInstalled();
-    const installed = await loadInstalled(root, { strings, dbpath });
+    const rpmdb = await readInstalled(root, { dbpath });
+    const loaded = opts.noRepos ? [] : await loadRepos(cfg, strings, { refresh: args.refresh, cacheonly: args.cacheOnly });
+    const installed = rpmdb.build(strings);
     for (let p = 0; p < installed.pool.count; p++) {
       const n = installed.pool.str(installed.pool.name(p));
       if (!user.has(n)) auto.add(n);
     }
     const inst: InstalledSet = { ...installed, userInstalled: (p) => !auto.has(installed.pool.str(installed.pool.name(p))) };
-    const loaded = opts.noRepos ? [] : await loadRepos(cfg, strings, { refresh: args.refresh, cacheonly: args.cacheOnly });
 
     // @cmdline: RPM files (or URLs) among the arguments.
     const cmdlineFiles: string[] = [];

@@ -66,6 +66,20 @@ export function headerToRepoPackage(h: Header): RepoPackage {
  * (tdnf on a fresh --installroot); gpg-pubkey pseudo-packages are left out as libsolv leaves them.
  */
 export async function loadInstalled(root: string, options: LoadInstalledOptions = {}): Promise<InstalledSet> {
+  return (await readInstalled(root, options)).build(options.strings);
+}
+
+/** The rpmdb read, its pool not built yet: `build` interns it (after the repos, see repos.ts). */
+export interface InstalledRead {
+  build(strings?: StringPool): InstalledSet;
+}
+
+/**
+ * loadInstalled in two steps, so that a caller can read the rpmdb first (its errors first, as
+ * tdnf opens it) yet intern the installed set after the repositories: the first repository's
+ * pool cache adopts an empty StringPool without interning anything (pool-cache.ts).
+ */
+export async function readInstalled(root: string, options: Omit<LoadInstalledOptions, 'strings'> = {}): Promise<InstalledRead> {
   const packages: RepoPackage[] = [];
   const headers: Header[] = [];
   const hnums: number[] = [];
@@ -92,10 +106,14 @@ export async function loadInstalled(root: string, options: LoadInstalledOptions 
       db.close();
     }
   }
-  const pool = buildPool(packages, options.strings ? { strings: options.strings } : {});
-  const auto = options.autoInstalled;
   return {
-    pool, headers, hnums, installTime,
-    userInstalled: (p) => !auto || !auto.has(pool.str(pool.name(p))),
+    build: (strings) => {
+      const pool = buildPool(packages, strings ? { strings } : {});
+      const auto = options.autoInstalled;
+      return {
+        pool, headers, hnums, installTime,
+        userInstalled: (p) => !auto || !auto.has(pool.str(pool.name(p))),
+      };
+    },
   };
 }
