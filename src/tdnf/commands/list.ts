@@ -1,4 +1,6 @@
 /** `tdnf list` and the package records list/info/check-update return. */
+import { F, NI } from '../../repo/_scan_primary.ts';
+import { poolData } from '../../repo/pool.ts';
 import { TDNF, TdnfError } from '../errors.ts';
 import {
   type Pkg, type Sack, type Scope, SCOPES, archOf, compareEvrOf, epochOf, nameOf, releaseOf, scopePackages,
@@ -21,24 +23,77 @@ export interface PkgInfo {
   installed: boolean;
 }
 
+/**
+ * A PkgInfo read straight from the pool's columns, not pool.package(), which would build every
+ * dependency and file of 63,000 packages for `list available`; the long texts are decoded when
+ * read (info and JSON read them, the list table does not), by getters on the prototype rather
+ * than closures per package. toJSON gives the plain record.
+ */
+class PoolPkgInfo implements PkgInfo {
+  readonly name: string;
+  readonly arch: string;
+  readonly epoch: number;
+  readonly version: string;
+  readonly release: string;
+  readonly repo: string;
+  readonly installSize: number;
+  readonly installed: boolean;
+  private readonly k: Pkg;
+
+  constructor(k: Pkg) {
+    this.k = k;
+    this.name = nameOf(k);
+    this.arch = archOf(k);
+    this.epoch = Number.parseInt(epochOf(k), 10) || 0;
+    this.version = versionOf(k);
+    this.release = releaseOf(k);
+    this.repo = k.repo.id;
+    this.installSize = k.repo.pool.sizeInstalled(k.p);
+    this.installed = k.repo.installed;
+  }
+
+  private text(f: number): string {
+    const pool = this.k.repo.pool;
+    return pool.str(poolData(pool).ints[this.k.p * NI + f]!);
+  }
+  get summary(): string {
+    return this.text(F.SUMMARY);
+  }
+  get description(): string {
+    return this.text(F.DESCRIPTION);
+  }
+  get url(): string {
+    return this.text(F.URL);
+  }
+  get license(): string {
+    return this.text(F.LICENSE);
+  }
+
+  toJSON(): PkgInfo {
+    return {
+      name: this.name, arch: this.arch, epoch: this.epoch, version: this.version, release: this.release, repo: this.repo,
+      summary: this.summary, description: this.description, url: this.url, license: this.license,
+      installSize: this.installSize, installed: this.installed,
+    };
+  }
+}
+
 export function pkgInfo(k: Pkg): PkgInfo {
-  const pool = k.repo.pool;
-  const full = pool.package(k.p);
-  return {
-    name: nameOf(k), arch: archOf(k), epoch: Number.parseInt(epochOf(k), 10) || 0, version: versionOf(k),
-    release: releaseOf(k), repo: k.repo.id, summary: full.summary, description: full.description, url: full.url,
-    license: full.license, installSize: full.sizeInstalled, installed: k.repo.installed,
-  };
+  return new PoolPkgInfo(k);
 }
 
 /** tdnf's order: by name, then arch, then EVR, installed before available on a tie. */
 export function sortPkgs(pkgs: Pkg[]): Pkg[] {
-  return pkgs.sort((a, b) => {
-    const n = nameOf(a) < nameOf(b) ? -1 : nameOf(a) > nameOf(b) ? 1 : 0;
+  // Names and arches decoded once per package, not once per comparison.
+  const keyed = pkgs.map((k) => ({ k, n: nameOf(k), a: archOf(k) }));
+  keyed.sort((x, y) => {
+    const n = x.n < y.n ? -1 : x.n > y.n ? 1 : 0;
     if (n) return n;
-    const ar = archOf(a) < archOf(b) ? -1 : archOf(a) > archOf(b) ? 1 : 0;
-    return ar || compareEvrOf(a, b) || Number(b.repo.installed) - Number(a.repo.installed);
+    const ar = x.a < y.a ? -1 : x.a > y.a ? 1 : 0;
+    return ar || compareEvrOf(x.k, y.k) || Number(y.k.repo.installed) - Number(x.k.repo.installed);
   });
+  for (let i = 0; i < keyed.length; i++) pkgs[i] = keyed[i]!.k;
+  return pkgs;
 }
 
 /**
