@@ -121,6 +121,8 @@ export class History {
   private installed = new Set<number>();
   private cookie = '';
   private transId = 0;
+  /** Whether the file existed when opened (else the first sync must write it). */
+  private onDisk = false;
 
   private constructor(
     readonly file: string,
@@ -141,6 +143,7 @@ export class History {
       throw err(e);
     }
     const h = new History(file, db, root, opts.dbpath);
+    h.onDisk = existsSync(file);
     const last = h.lastTransaction();
     if (last) {
       h.cookie = last.cookie;
@@ -247,6 +250,10 @@ export class History {
   async syncWithRpmdb(state?: RpmdbState, timestamp = Math.floor(Date.now() / 1000)): Promise<void> {
     const cur = state ?? (await readRpmdbState(this.root, this.dbpath));
     const last = this.lastTransaction();
+    // Rows changed and tables made since the database was opened: when the sync adds neither,
+    // the file on disk already says it all and is not rewritten (export + write, every run).
+    const mark = (): string => this.rows('SELECT total_changes(), (SELECT count(*) FROM sqlite_master)')[0]!.join();
+    const before = mark();
     this.inTx(() => {
       this.createTables();
       const ids = new Set(cur.nevras.map((n) => this.dictId('rpms', 'nevra', n, true)));
@@ -261,7 +268,7 @@ export class History {
       this.installed = ids;
       this.cookie = cur.cookie;
     });
-    await this.save();
+    if (!last || mark() !== before || !this.onDisk) await this.save();
   }
 
   /**
