@@ -52,6 +52,20 @@ before(async () => {
   await repo(join(work, 'srv/signed'), [pkg('s'), pkg('unsigned')], key);
   await run(process.execPath, ['--import', 'tsx', join(import.meta.dirname, '../src/cli/photon.ts'), 'createrepo', '-q', join(work, 'srv/signed')]);
   await writeFile(join(work, 'srv/key.asc'), key.publicArmored);
+  // Advisories, conflicts and obsoletes: a repository of its own, so update-all elsewhere stays put.
+  await repo(join(work, 'srv/opts'), [
+    pkg('sa'), pkg('sa', '2.0'), pkg('sb'), pkg('sb', '2.0'), pkg('sc'), pkg('sc', '2.0'), pkg('e'), pkg('c'),
+    pkg('conf', '1.0', [], { preamble: ['Conflicts: e'] }), pkg('obs', '1.0', [], { preamble: ['Obsoletes: e'] }),
+  ]);
+  await run('createrepo_c', ['-q', join(work, 'srv/opts')]);
+  const adv = (id: string, type: string, severity: string, name: string, reboot = false) =>
+    `<update from="t" status="final" type="${type}" version="1"><id>${id}</id><title>${id}</title>` +
+    `<issued date="2024-01-01 00:00:00"/><severity>${severity}</severity><description>${id}</description>` +
+    `<pkglist><collection short="c"><name>c</name><package name="${name}" version="2.0" release="1" epoch="0" arch="noarch" src="${name}.src.rpm">` +
+    `<filename>${name}-2.0-1.noarch.rpm</filename>${reboot ? '<reboot_suggested>True</reboot_suggested>' : ''}</package></collection></pkglist></update>`;
+  await writeFile(join(work, 'updateinfo.xml'), `<?xml version="1.0"?>\n<updates>${adv('SA-1', 'security', 'Critical', 'sa', true)}` +
+    `${adv('SB-1', 'security', 'Low', 'sb')}${adv('SC-1', 'bugfix', '', 'sc')}</updates>\n`);
+  await run('modifyrepo_c', ['--mdtype=updateinfo', join(work, 'updateinfo.xml'), join(work, 'srv/opts/repodata')]);
   // A repository whose package is not what its metadata says.
   await repo(join(work, 'srv/bad'), [pkg('corrupt')]);
   await run('createrepo_c', ['-q', join(work, 'srv/bad')]);
@@ -262,5 +276,31 @@ describe('tdnf alter commands', { skip: !canRun && 'needs root and busybox-stati
     const d = await tdnf(down, ['-y', 'install', 'e']);
     assert.notEqual(d.code, 0);
     assert.match(d.stderr, /Error\(\d+\)/);
+  });
+});
+
+describe('tdnf alter options', { skip: !canRun && 'needs root and busybox-static (chroot scriptlets)' }, () => {
+  test('--security, --sec-severity, --reboot-required restrict upgrade, check-update and list updates', async () => {
+    const e = await env({ opts: 'opts' });
+    assert.equal((await tdnf(e, ['-y', 'install', 'sa-1.0', 'sb-1.0', 'sc-1.0'])).code, 0);
+    const names = (o: Out) => [...o.stdout.matchAll(/^(s[abc])\.noarch/gm)].map((m) => m[1]);
+    assert.deepEqual(names(await tdnf(e, ['check-update'])), ['sa', 'sb', 'sc']);
+    assert.deepEqual(names(await tdnf(e, ['--security', 'check-update'])), ['sa', 'sb']);
+    assert.deepEqual(names(await tdnf(e, ['--sec-severity', 'Important', 'check-update'])), ['sa']);
+    assert.deepEqual(names(await tdnf(e, ['--reboot-required', 'check-update'])), ['sa']);
+    assert.deepEqual(names(await tdnf(e, ['--security', 'list', 'updates'])), ['sa', 'sb']);
+    const crit = await tdnf(e, ['-y', '--security', '--sec-severity', 'Critical', 'upgrade']);
+    assert.equal(crit.code, 0, crit.stderr);
+    assert.deepEqual(await qa(e), ['sa-2.0', 'sb-1.0', 'sc-1.0']);
+    // A named package no qualifying advisory updates stays.
+    const named = await tdnf(e, ['-y', '--reboot-required', 'upgrade', 'sb']);
+    assert.equal(named.code, 0, named.stderr);
+    assert.match(named.stderr, /Nothing to do\./);
+    assert.equal((await tdnf(e, ['-y', '--security', 'update'])).code, 0);
+    assert.deepEqual(await qa(e), ['sa-2.0', 'sb-2.0', 'sc-1.0']);
+    const none = await tdnf(e, ['-y', '--security', 'update']);
+    assert.equal(none.code, 0, none.stderr);
+    assert.match(none.stderr, /Nothing to do\./);
+    assert.deepEqual(await qa(e), ['sa-2.0', 'sb-2.0', 'sc-1.0']);
   });
 });

@@ -21,7 +21,9 @@ import { provides } from '../tdnf/commands/provides.ts';
 import { count } from '../tdnf/commands/count.ts';
 import { checkUpdate } from '../tdnf/commands/check-update.ts';
 import { DEP_OUTPUTS, type DepOutput, type RepoqueryOptions, type WhatKey, repoquery } from '../tdnf/commands/repoquery.ts';
-import { type UpdateinfoMode, type UpdateinfoScope, summarize, updateinfo } from '../tdnf/commands/updateinfo.ts';
+import {
+  type UpdateinfoMode, type UpdateinfoScope, advisoryUpdates, filtersAdvisories, summarize, updateinfo,
+} from '../tdnf/commands/updateinfo.ts';
 import { checkLocal } from '../tdnf/commands/check-local.ts';
 import { CLEAN_KINDS, type CleanKind, clean } from '../tdnf/commands/clean.ts';
 import { makecache } from '../tdnf/commands/makecache.ts';
@@ -118,6 +120,13 @@ async function openSession(args: TdnfArgs, io: Io): Promise<Session> {
 
 type Handler = (s: Session, io: Io) => Promise<number>;
 
+/** The `name.arch`s --security / --sec-severity / --reboot-required allow; undefined without them. */
+async function advisoryOnly(s: Session): Promise<Set<string> | undefined> {
+  const a = s.args;
+  const f = { security: a.security, rebootRequired: a.rebootRequired, ...(a.secSeverity !== undefined ? { secSeverity: a.secSeverity } : {}) };
+  return filtersAdvisories(f) ? advisoryUpdates(s.sack, await s.updateinfo(), f) : undefined;
+}
+
 const print = (s: Session, io: Io, value: () => unknown, text: () => string): number => {
   io.stdout(s.args.json ? out.json(value()) : text());
   return 0;
@@ -140,7 +149,9 @@ const WHAT_KEYS: WhatKey[] = ['whatprovides', 'whatrequires', 'whatdepends', 'wh
 const HANDLERS: Record<string, Handler> = {
   async list(s, io) {
     const { scope, specs } = parseScope(s.args.args, (n) => flag(s.args, n));
-    const pkgs = await noMatchAsEmpty(s, () => list(s.sack, scope, specs), []);
+    let pkgs = await noMatchAsEmpty(s, () => list(s.sack, scope, specs), []);
+    const only = scope === 'updates' || scope === 'upgrades' ? await advisoryOnly(s) : undefined;
+    if (only) pkgs = pkgs.filter((p) => only.has(`${p.name}.${p.arch}`));
     return print(s, io, () => out.listJson(pkgs), () => out.listText(pkgs));
   },
   async info(s, io) {
@@ -167,7 +178,7 @@ const HANDLERS: Record<string, Handler> = {
     return print(s, io, () => n, () => `Package count = ${n}\n`);
   },
   async 'check-update'(s, io) {
-    const pkgs = checkUpdate(s.sack, s.args.args);
+    const pkgs = checkUpdate(s.sack, s.args.args, await advisoryOnly(s));
     print(s, io, () => out.listJson(pkgs), () => out.checkUpdateText(pkgs));
     return pkgs.length && s.dnfCheckUpdateCompat ? 100 : 0;
   },

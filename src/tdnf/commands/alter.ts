@@ -17,6 +17,7 @@ import { createReadStream } from 'node:fs';
 import { mkdir, rm, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { type FetchItem, fetchAll, joinUrl } from '../../repo/fetch.ts';
+import { type Update, readUpdateinfo } from '../../repo/updateinfo.ts';
 import type { Job, SolveOptions, SolveResult } from '../../solver/types.ts';
 import { solve } from '../../solver/solver.ts';
 import { TDNF, TdnfError } from '../errors.ts';
@@ -28,6 +29,7 @@ import {
 } from '../query.ts';
 import { fetchOptionsFor, repoPackagesDir } from '../repos.ts';
 import { type TsFlag, type TxPlan, runTransaction } from '../transaction.ts';
+import { advisoryUpdates, filtersAdvisories } from './updateinfo.ts';
 import { type Plan, type PlanPkg, emptyPlan, existingText, needsAction, planJson, planText } from '../_alter_plan.ts';
 import { type AlterSession, CMDLINE_REPO, type Io, installedPkgs, openAlterSession, solveOptions } from '../_alter_session.ts';
 
@@ -60,7 +62,11 @@ function newestByName(pkgs: readonly Pkg[]): Map<string, Pkg> {
   return m;
 }
 
-function select(s: AlterSession, command: string, specs: readonly string[]): Selection {
+/**
+ * `only`: with --security, --sec-severity or --reboot-required, the installed `name.arch`s a
+ * qualifying advisory updates; upgrade leaves every other package as it is.
+ */
+function select(s: AlterSession, command: string, specs: readonly string[], only?: ReadonlySet<string>): Selection {
   const sel: Selection = { jobs: [], notFound: [], existing: [], userNames: new Set() };
   const u = s.universe;
   const inst = installedPkgs(s);
@@ -142,8 +148,12 @@ function select(s: AlterSession, command: string, specs: readonly string[]): Sel
       break;
     }
     case 'upgrade': {
+      const advised = (ks: Pkg[]): Pkg[] => (only ? ks.filter((k) => only.has(`${nameOf(k)}.${archOf(k)}`)) : ks);
       if (!specs.length) {
-        sel.jobs.push({ kind: 'update-all' });
+        if (only) {
+          const have = advised(inst);
+          if (have.length) sel.jobs.push({ kind: 'update', packages: g(have) });
+        } else sel.jobs.push({ kind: 'update-all' });
         break;
       }
       for (const spec of specs) {
@@ -154,7 +164,12 @@ function select(s: AlterSession, command: string, specs: readonly string[]): Sel
         }
         const have = selectSpec(inst, spec);
         if (have.length) {
-          sel.jobs.push({ kind: 'update', packages: g(have) });
+          const ok = advised(have);
+          if (ok.length) sel.jobs.push({ kind: 'update', packages: g(ok) });
+          continue;
+        }
+        if (only) {
+          sel.notFound.push(spec);
           continue;
         }
         const cands = candidates(spec);
@@ -431,7 +446,14 @@ export async function alter(args: TdnfArgs, io: Io): Promise<number> {
   if (needsSpecs && !args.args.length) throw new TdnfError(TDNF.CLI_NOT_ENOUGH_ARGS, 'Not enough arguments. Please check your command.');
   const s = await openAlterSession(args, { io, emptyRoot: args.allDeps, noRepos: command === 'erase' || (command === 'autoremove') });
   try {
-    const sel = select(s, command, args.args);
+    let only: Set<string> | undefined;
+    const filter = { security: args.security, rebootRequired: args.rebootRequired, ...(args.secSeverity !== undefined ? { secSeverity: args.secSeverity } : {}) };
+    if (command === 'upgrade' && filtersAdvisories(filter)) {
+      const updates: Update[] = [];
+      for (const r of s.loaded) if (r.updateinfoPath) await readUpdateinfo(r.updateinfoPath, (u) => updates.push(u));
+      only = advisoryUpdates(s.sack, updates, filter);
+    }
+    const sel = select(s, command, args.args, only);
     if (flag(args, 'debugsolver')) io.stderr(`jobs: ${JSON.stringify(sel.jobs)}\n`);
     return await solveAndRun(s, sel.jobs, solveOptions(s, sel.extra), io, {
       cmdline: [args.commandName ?? command, ...args.args].join(' '),

@@ -60,7 +60,34 @@ function severityOk(u: Update, min: string | undefined): boolean {
   return Number.isFinite(score) && Number.isFinite(hs) ? hs >= score : true;
 }
 
-export function updateinfo(sack: Sack, updates: readonly Update[], o: UpdateinfoOptions): Advisory[] {
+/** The advisory filters of --security, --sec-severity and --reboot-required. */
+export interface AdvisoryFilter {
+  security?: boolean;
+  secSeverity?: string;
+  rebootRequired?: boolean;
+}
+
+export const filtersAdvisories = (f: AdvisoryFilter): boolean => !!(f.security || f.secSeverity !== undefined || f.rebootRequired);
+
+function qualifies(u: Update, f: AdvisoryFilter): boolean {
+  if (f.security && u.type.toLowerCase() !== 'security') return false;
+  if (!severityOk(u, f.secSeverity)) return false;
+  return !f.rebootRequired || u.rebootSuggested;
+}
+
+/**
+ * The installed `name.arch`s that an advisory passing `f` updates (it ships a newer EVR): what
+ * upgrade, check-update and list updates are restricted to with --security, --sec-severity or
+ * --reboot-required (C tdnf's TDNFGetSecurityUpdatePkgs: the names of those advisories'
+ * packages become the upgrade's package list).
+ */
+export function advisoryUpdates(sack: Sack, updates: readonly Update[], f: AdvisoryFilter): Set<string> {
+  const out = new Set<string>();
+  updateinfo(sack, updates, { mode: 'list', scope: 'available', specs: [], ...f }, out);
+  return out;
+}
+
+export function updateinfo(sack: Sack, updates: readonly Update[], o: UpdateinfoOptions, nameArchs?: Set<string>): Advisory[] {
   const installed = selectSpecs(packagesOf([sack.installed]), o.specs);
   const byNameArch = new Map<string, { epoch: string; version: string; release: string }[]>();
   for (const k of installed) {
@@ -71,9 +98,7 @@ export function updateinfo(sack: Sack, updates: readonly Update[], o: Updateinfo
   }
   const out: Advisory[] = [];
   for (const u of updates) {
-    if (o.security && u.type.toLowerCase() !== 'security') continue;
-    if (!severityOk(u, o.secSeverity)) continue;
-    if (o.rebootRequired && !u.rebootSuggested) continue;
+    if (!qualifies(u, o)) continue;
     const files: string[] = [];
     for (const c of u.collections) {
       for (const p of c.packages) {
@@ -81,7 +106,9 @@ export function updateinfo(sack: Sack, updates: readonly Update[], o: Updateinfo
         if (!inst) continue;
         const cmp = (i: (typeof inst)[number]): number => comparePackageEvr({ epoch: p.epoch || '0', version: p.version, release: p.release }, i);
         const applies = o.scope === 'all' ? true : o.scope === 'installed' ? inst.some((i) => cmp(i) <= 0) : inst.some((i) => cmp(i) > 0);
-        if (applies) files.push(p.filename || `${p.name}-${p.version}-${p.release}.${p.arch}.rpm`);
+        if (!applies) continue;
+        files.push(p.filename || `${p.name}-${p.version}-${p.release}.${p.arch}.rpm`);
+        nameArchs?.add(`${p.name}.${p.arch}`);
       }
     }
     if (!files.length) continue;
