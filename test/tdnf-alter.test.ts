@@ -303,4 +303,23 @@ describe('tdnf alter options', { skip: !canRun && 'needs root and busybox-static
     assert.match(none.stderr, /Nothing to do\./);
     assert.deepEqual(await qa(e), ['sa-2.0', 'sb-2.0', 'sc-1.0']);
   });
+
+  test('--skipconflicts and --skipobsoletes drop those problems and install the rest', async () => {
+    const e = await env({ opts: 'opts' });
+    assert.equal((await tdnf(e, ['-y', 'install', 'e'])).code, 0);
+    const con = await tdnf(e, ['-y', 'install', 'conf', 'c']);
+    assert.equal(con.code, 1301 % 256);
+    assert.match(con.stderr, /conflicts with e provided by e-1\.0-1\.noarch/);
+    const sc = await tdnf(e, ['-y', '--skipconflicts', 'install', 'conf', 'c']);
+    assert.equal(sc.code, 0, sc.stderr);
+    assert.doesNotMatch(sc.stderr, /problem/);
+    assert.deepEqual(await qa(e), ['c-1.0', 'e-1.0']);
+    const e2 = await env({ opts: 'opts' });
+    const obs = await tdnf(e2, ['-y', 'install', 'obs', 'e', 'sc']);
+    assert.equal(obs.code, 1301 % 256);
+    assert.match(obs.stderr, /obsoletes e provided by e-1\.0-1\.noarch/);
+    const so = await tdnf(e2, ['-y', '--setopt=skipobsoletes=1', 'install', 'obs', 'e', 'sc']);
+    assert.equal(so.code, 0, so.stderr);
+    assert.deepEqual(await qa(e2), ['sc-2.0']);
+  });
 });

@@ -687,8 +687,17 @@ export class Solver {
     }
   }
 
-  /** libsolv's solver_problemruleinfo2str for the rule that best explains a core. */
-  private describe(core: number[]): string {
+  /**
+   * libsolv's solver_problemruleinfo2str for the rule that best explains a core, with that
+   * rule's kind (what --skipconflicts / --skipobsoletes test, as C tdnf's SkipBasedOnType tests
+   * the problem rule's type).
+   */
+  private describe(core: number[]): { text: string; kind: RuleInfo['t'] } {
+    const d = this.describeText(core);
+    return { text: d[0], kind: d[1] };
+  }
+
+  private describeText(core: number[]): [string, RuleInfo['t']] {
     const u = this.u;
     const infos = core.map((r) => this.info(r));
     const s = (p: number): string => u.nevra(p);
@@ -696,31 +705,31 @@ export class Solver {
       infos.filter((x): x is Extract<RuleInfo, { t: T }> => x.t === t);
     const byDepth = <X extends { p: number }>(xs: X[]): X[] => xs.sort((a, b) => this.depth[a.p]! - this.depth[b.p]!);
     const nothing = byDepth(find('nothing'));
-    if (nothing.length) return `nothing provides ${nothing[0]!.dep} needed by ${s(nothing[0]!.p)}`;
+    if (nothing.length) return [`nothing provides ${nothing[0]!.dep} needed by ${s(nothing[0]!.p)}`, 'nothing'];
     const un = find('uninstallable');
-    if (un.length) return `package ${s(un[0]!.p)} is not installable`;
+    if (un.length) return [`package ${s(un[0]!.p)} is not installable`, 'uninstallable'];
     const lock = find('lock');
-    if (lock.length && find('job').length) return `package ${s(lock[0]!.p)} is locked`;
+    if (lock.length && find('job').length) return [`package ${s(lock[0]!.p)} is locked`, 'lock'];
     const req = byDepth(find('requires'));
-    if (req.length) return `package ${s(req[0]!.p)} requires ${req[0]!.dep}, but none of the providers can be installed`;
+    if (req.length) return [`package ${s(req[0]!.p)} requires ${req[0]!.dep}, but none of the providers can be installed`, 'requires'];
     const con = find('conflicts');
     if (con.length) {
       const c = con[0]!;
-      return c.q === c.p
+      return [c.q === c.p
         ? `package ${s(c.p)} conflicts with ${c.dep} provided by itself`
-        : `package ${s(c.p)} conflicts with ${c.dep} provided by ${s(c.q)}`;
+        : `package ${s(c.p)} conflicts with ${c.dep} provided by ${s(c.q)}`, 'conflicts'];
     }
     const obs = find('obsoletes');
     if (obs.length) {
       const c = obs[0]!;
       const who = u.isInstalled(c.p) ? 'installed package' : 'package';
-      return `${who} ${s(c.p)} obsoletes ${c.dep} provided by ${s(c.q)}`;
+      return [`${who} ${s(c.p)} obsoletes ${c.dep} provided by ${s(c.q)}`, 'obsoletes'];
     }
     const same = find('same');
-    if (same.length) return `cannot install both ${s(same[0]!.q)} and ${s(same[0]!.p)}`;
+    if (same.length) return [`cannot install both ${s(same[0]!.q)} and ${s(same[0]!.p)}`, 'same'];
     const upd = find('update');
-    if (upd.length) return `problem with installed package ${s(upd[0]!.p)}`;
-    return 'conflicting requests';
+    if (upd.length) return [`problem with installed package ${s(upd[0]!.p)}`, 'update'];
+    return ['conflicting requests', 'job'];
   }
 
   solve(jobs: readonly Job[]): SolveResult {
@@ -728,10 +737,15 @@ export class Solver {
     const disabled = new Set<number>();
     const problems: string[] = [];
     let run = this.runSat(disabled);
+    // --skipconflicts / --skipobsoletes: such a problem's jobs are disabled like any other's,
+    // but the problem is neither reported nor fatal (C tdnf's SolvReportProblems skips it).
+    const skip = (kind: RuleInfo['t']): boolean =>
+      (kind === 'conflicts' && !!this.o.skipConflicts) || (kind === 'obsoletes' && !!this.o.skipObsoletes);
     for (let round = 0; !run.ok && round < 64; round++) {
       const core = run.sat.core();
       const jobs = core.filter((r) => this.ruleInfo.a[INFO * r + I_KIND] === R_JOB);
-      problems.push(this.describe(core));
+      const d = this.describe(core);
+      if (!skip(d.kind) || !jobs.length) problems.push(d.text);
       if (!jobs.length) break; // the installed system itself is broken beyond the jobs
       for (const r of jobs) disabled.add(r);
       run = this.runSat(disabled);

@@ -30,6 +30,13 @@ export interface SolveOptions {
   best?: boolean;
   /** Drop jobs that cannot be satisfied and report them instead of failing (--skip-broken). */
   skipBroken?: boolean;
+  /**
+   * Leave out the jobs whose problem is a conflict (tdnf --skipconflicts, C tdnf's
+   * SKIPPROBLEM_CONFLICTS): they are dropped silently and the rest is solved.
+   */
+  skipConflicts?: boolean;
+  /** The same for problems that are obsoletes (tdnf --skipobsoletes, SKIPPROBLEM_OBSOLETES). */
+  skipObsoletes?: boolean;
   /** Names installed alongside older versions (kernels), at most `installonlyLimit` kept. */
   installonlyNames?: readonly string[];
   installonlyLimit?: number;

@@ -1,8 +1,8 @@
 /**
  * What every command that changes the system opens first, in tdnf's order (TDNFOpenHandle,
  * TDNFRefresh, history sync): the instance lock, the configuration, the rpmdb, the history
- * database brought up to the rpmdb, the enabled repositories' pools, `@cmdline` packages (local
- * or remote `.rpm` arguments), and one solver Universe over all of them, with the maps between
+ * database brought up to the rpmdb (put off until needed), the enabled repositories' pools,
+ * `@cmdline` packages (local or remote `.rpm` arguments), and one solver Universe over all of them, with the maps between
  * the query layer's (repo, index) packages and the Universe's global package numbers.
  */
 import { mkdir } from 'node:fs/promises';
@@ -15,7 +15,7 @@ import { Universe } from '../solver/universe.ts';
 import type { SolveOptions } from '../solver/types.ts';
 import { type TdnfConfig, hostBasearch, loadConfig } from './config.ts';
 import { TDNF, TdnfError } from './errors.ts';
-import { type History, openHistory } from './history.ts';
+import { History } from './history.ts';
 import { SYSTEM_REPO, type InstalledSet, headerToRepoPackage, readInstalled } from './installed.ts';
 import { INSTANCE_LOCK_FILE, type InstanceLock, acquireInstanceLock } from './lock.ts';
 import { type TdnfArgs, values } from './options.ts';
@@ -99,12 +99,16 @@ export async function openAlterSession(args: TdnfArgs, opts: OpenOptions = {}): 
   });
   try {
     const dbpath = DEFAULT_DBPATH;
-    const history = await openHistory(root, cfg.main.persistdir);
-    await history.syncWithRpmdb();
+    // The rpmdb first (its errors first, as tdnf opens it), then the history synced with what
+    // it holds — loaded only when the user-installed set needs it or a transaction is recorded
+    // (history.ts openForSession): a run that ends before one does not start sql.js for it.
+    const rpmdb = await readInstalled(root, { dbpath });
+    const history = await History.openForSession(root, cfg.main.persistdir, {
+      dbpath, state: rpmdb.state, eager: args.command === 'history',
+    });
     const auto = new Set<string>();
     const strings = new StringPool();
     const user = history.userInstalled();
-    const rpmdb = await readInstalled(root, { dbpath });
     const loaded = opts.noRepos ? [] : await loadRepos(cfg, strings, { refresh: args.refresh, cacheonly: args.cacheOnly });
     const installed = rpmdb.build(strings);
     for (let p = 0; p < installed.pool.count; p++) {
@@ -202,6 +206,9 @@ export function solveOptions(s: AlterSession, extra: Partial<SolveOptions> = {})
     allowErasing: a.allowErasing,
     best: a.best,
     skipBroken: a.skipBroken,
+    // C tdnf reads these from the setopts (TDNFGetSkipProblemOption); the flags set them too.
+    skipConflicts: a.skipConflicts || a.setopt.some((o) => !o.repo && o.key.toLowerCase() === 'skipconflicts'),
+    skipObsoletes: a.skipObsoletes || a.setopt.some((o) => !o.repo && o.key.toLowerCase() === 'skipobsoletes'),
     installonlyNames: s.cfg.main.installonlyPkgs,
     installonlyLimit: s.cfg.main.installonlyLimit,
     excludes,
