@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The README's main command. Today's default job: build the sample packages in examples/ into a
 # signed RPM repository with our tools, then prove it with Debian's own: rpm -K checks every
-# signature, dnf installs from the repository into a fresh root, rpm --root reads our rpmdb.
+# signature, dnf installs from the repository into a fresh root, rpm --root reads our rpmdb;
+# and our tdnf installs from it too.
 # (Once the image builder lands, the default becomes: build the minimal image and boot it.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -66,7 +67,16 @@ echo "    photon reads:      $(photon rpm query --root "$root" -a | sort | tr '\
 echo "    installed files:   $(rpm --root "$root" --dbpath /var/lib/rpm -ql photon-hello | tr '\n' ' ')"
 echo "    greeting:          $(cat "$root/usr/share/photon-hello/greeting")"
 
-rm -rf "$stage/root" "$stage/keydb" "$stage/dnf-cache" "$stage/home"
+echo "==> installing photon-hello with our tdnf (the bundle, as images run it) into another root"
+troot=$stage/troot
+mkdir -p "$troot/etc/tdnf" "$troot/etc/yum.repos.d"
+printf '[main]\ngpgcheck=1\n' > "$troot/etc/tdnf/tdnf.conf"
+printf '[demo]\nname=Photon demo\nbaseurl=file://%s\nenabled=1\ngpgcheck=1\nrepo_gpgcheck=1\ngpgkey=file://%s\n' \
+  "$stage/repo" "$stage/repo/RPM-GPG-KEY-photon" > "$troot/etc/yum.repos.d/demo.repo"
+node dist/tdnf.mjs --installroot "$troot" -y -q install photon-hello
+node dist/tdnf.mjs --installroot "$troot" list installed | sed 's/^/    /'
+
+rm -rf "$stage/root" "$stage/troot" "$stage/keydb" "$stage/dnf-cache" "$stage/home"
 rm -rf "$OUT" && mv "$stage" "$OUT"
 trap - EXIT
 echo "==> done: signed repository in $OUT/repo (key: $OUT/repo/RPM-GPG-KEY-photon)"
