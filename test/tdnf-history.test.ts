@@ -5,7 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { buildRpm, hostRpm } from './kit/rpmbuild.ts';
 import { cleanup, tempDir } from './kit/tmp.ts';
@@ -83,6 +83,26 @@ describe('tdnf history and mark', { skip: !canRun && 'needs root and busybox-sta
     const last = JSON.parse((await tdnf(e, ['-j', 'history', 'list'])).stdout).at(-1);
     assert.equal(last.CmdLine, 'history rollback --to 1');
     assert.equal(last.RemovedCount, 3);
+  });
+
+  test('--assumeno leaves history.db alone; the next real transaction records the base set first', async () => {
+    const e = await env();
+    const db = join(e.root, 'var/lib/tdnf/history.db');
+    const no = await tdnf(e, ['--assumeno', 'install', 'a']);
+    assert.equal(no.code, 8, no.stderr); // Operation aborted (1032 % 256)
+    assert.equal(existsSync(db), false);
+    assert.equal((await tdnf(e, ['-y', 'install', 'a'])).code, 0);
+    // What rpm holds without a history (a root tdnf did not make) becomes the base "(set)".
+    await rm(db);
+    const no2 = await tdnf(e, ['--assumeno', 'install', 'e']);
+    assert.equal(no2.code, 8, no2.stderr);
+    assert.equal(existsSync(db), false);
+    assert.equal((await tdnf(e, ['-y', 'install', 'e'])).code, 0);
+    const info = JSON.parse((await tdnf(e, ['-j', 'history', 'info'])).stdout);
+    assert.deepEqual(info.map((t: { Id: number; CmdLine: string; Added: string[]; Removed: string[] }) => [t.Id, t.CmdLine, t.Added.sort(), t.Removed]), [
+      [1, '(set)', ['a-1.0-1.noarch', 'b-1.0-1.noarch'], []],
+      [2, 'install e', ['e-1.0-1.noarch'], []],
+    ]);
   });
 
   test('mark remove makes a user-installed package autoremovable; mark install keeps it', async () => {

@@ -374,11 +374,12 @@ class SqliteRpmdb implements Rpmdb {
 export async function openRpmdb(root: string, options: OpenOptions = {}): Promise<Rpmdb> {
   const dir = rootPath(root, options.dbpath ?? DEFAULT_DBPATH);
   const file = posix.join(dir, DB_FILE);
+  // A missing database is reported before sql.js is started (a fresh --installroot needs none).
+  if (!(await exists(file)) && (!options.create || options.readonly)) {
+    throw new PhotonError('E_RPMDB_MISSING', 'no rpm database (rpm --initdb creates one)', { file });
+  }
   const SQL = await sqlite();
   if (!(await exists(file))) {
-    if (!options.create || options.readonly) {
-      throw new PhotonError('E_RPMDB_MISSING', 'no rpm database (rpm --initdb creates one)', { file });
-    }
     await mkdir(dir, { recursive: true, mode: 0o755 });
     const release = await lockRpmdb(dir, options.lockTimeoutMs);
     try {

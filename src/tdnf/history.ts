@@ -17,6 +17,13 @@
  * changed it, and the difference is recorded as a delta with cmdline "(unknown)", as tdnf does.
  *
  * sql.js holds the database in memory; every change is written back whole, atomically.
+ *
+ * A session that has already read the rpmdb opens its history with openSessionHistory: when the
+ * user-installed set is known without the database (nothing installed, or no history.db yet, so
+ * no flags), neither sql.js nor the file is touched until something is recorded — and then the
+ * sync runs first with the state and time captured at open, so the file ends up as an eager
+ * open would have left it. Runs that end before a transaction (--assumeno, nothing to do, a
+ * solver problem) leave history.db alone, as C tdnf's do not create it either.
  */
 import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
@@ -116,6 +123,25 @@ export async function readRpmdbState(root: string, dbpath?: string): Promise<Rpm
 
 const err = (e: unknown) => new TdnfError(TDNF.HISTORY_ERROR, `history database: ${(e as Error).message ?? String(e)}`, { cause: e });
 
+/** A sync put off until the database is needed: the rpmdb state and time of the session's start. */
+interface PendingSync {
+  state: RpmdbState;
+  timestamp: number;
+  /** userInstalled() as the sync would leave it. */
+  user: Set<string>;
+}
+
+async function loadDatabase(file: string): Promise<Database> {
+  const SQL = await sqlite();
+  try {
+    const db = existsSync(file) ? new SQL.Database(new Uint8Array(await readFile(file))) : new SQL.Database();
+    db.exec('SELECT count(*) FROM sqlite_master');
+    return db;
+  } catch (e) {
+    throw err(e);
+  }
+}
+
 export class History {
   /** NEVRA ids installed as of `transId`. */
   private installed = new Set<number>();
@@ -123,37 +149,72 @@ export class History {
   private transId = 0;
   /** Whether the file existed when opened (else the first sync must write it). */
   private onDisk = false;
+  private loaded: Database | undefined;
+  /** Set while the database is not loaded yet (openSessionHistory). */
+  private pending: PendingSync | undefined;
 
   private constructor(
     readonly file: string,
-    private db: Database,
     private readonly root: string,
     private readonly dbpath: string | undefined,
   ) {}
 
+  private get db(): Database {
+    if (!this.loaded) throw new TdnfError(TDNF.HISTORY_ERROR, 'history database not loaded');
+    return this.loaded;
+  }
+
   static async open(root: string, persistdir = '/var/lib/tdnf', opts: { dbpath?: string; mustExist?: boolean } = {}): Promise<History> {
     const file = posix.join(root, persistdir, HISTORY_DB_FILE);
     if (opts.mustExist && !existsSync(file)) throw new TdnfError(TDNF.HISTORY_NODB, `history database ${file} not found`);
-    const SQL = await sqlite();
-    let db: Database;
-    try {
-      db = existsSync(file) ? new SQL.Database(new Uint8Array(await readFile(file))) : new SQL.Database();
-      db.exec('SELECT count(*) FROM sqlite_master');
-    } catch (e) {
-      throw err(e);
-    }
-    const h = new History(file, db, root, opts.dbpath);
-    h.onDisk = existsSync(file);
-    const last = h.lastTransaction();
-    if (last) {
-      h.cookie = last.cookie;
-      h.transId = last.id;
-    }
+    const h = new History(file, root, opts.dbpath);
+    await h.load();
     return h;
   }
 
+  /**
+   * The history of a session that read the rpmdb (`state`) at `timestamp`, synced with it: now
+   * when the user-installed set needs the database (packages installed and a history.db to
+   * mark some auto-installed) or `eager`, else when something is first recorded.
+   */
+  static async openForSession(
+    root: string, persistdir: string,
+    opts: { dbpath?: string; state: RpmdbState; timestamp?: number; eager?: boolean },
+  ): Promise<History> {
+    const file = posix.join(root, persistdir, HISTORY_DB_FILE);
+    const h = new History(file, root, opts.dbpath);
+    const timestamp = opts.timestamp ?? Math.floor(Date.now() / 1000);
+    if (!opts.eager && (opts.state.nevras.length === 0 || !existsSync(file))) {
+      h.pending = { state: opts.state, timestamp, user: new Set(opts.state.nevras.map(nameOfNevra)) };
+      return h;
+    }
+    await h.load();
+    await h.syncWithRpmdb(opts.state, timestamp);
+    return h;
+  }
+
+  private async load(): Promise<void> {
+    this.loaded = await loadDatabase(this.file);
+    this.onDisk = existsSync(this.file);
+    const last = this.lastTransaction();
+    if (last) {
+      this.cookie = last.cookie;
+      this.transId = last.id;
+    }
+  }
+
+  /** Loads the database and runs the put-off sync, when there is one. */
+  private async ready(): Promise<void> {
+    const p = this.pending;
+    if (!p) return;
+    this.pending = undefined;
+    await this.load();
+    await this.syncWithRpmdb(p.state, p.timestamp);
+  }
+
   close(): void {
-    this.db.close();
+    this.loaded?.close();
+    this.loaded = undefined;
   }
 
   private rows(sql: string, params: SqlValue[] = []): SqlValue[][] {
@@ -248,6 +309,7 @@ export class History {
    * installed set as a base "(set)"; changes made behind tdnf's back become an "(unknown)" delta.
    */
   async syncWithRpmdb(state?: RpmdbState, timestamp = Math.floor(Date.now() / 1000)): Promise<void> {
+    await this.ready();
     const cur = state ?? (await readRpmdbState(this.root, this.dbpath));
     const last = this.lastTransaction();
     // Rows changed and tables made since the database was opened: when the sync adds neither,
@@ -286,6 +348,7 @@ export class History {
     autoFlags?: ReadonlyMap<string, boolean> | Readonly<Record<string, boolean>>;
     timestamp?: number;
   }): Promise<number> {
+    await this.ready();
     if (!this.cookie && this.transId === 0) await this.syncWithRpmdb();
     const ts = t.timestamp ?? Math.floor(Date.now() / 1000);
     let cur: RpmdbState;
@@ -330,6 +393,7 @@ export class History {
 
   /** `tdnf mark install|remove`: false marks user-installed, true auto-installed. */
   async setAutoInstalled(names: readonly string[], auto: boolean): Promise<void> {
+    await this.ready();
     if (this.transId === 0) await this.syncWithRpmdb();
     this.inTx(() => {
       for (const n of names) this.setFlag(n, auto ? 1 : 0);
@@ -346,6 +410,7 @@ export class History {
 
   /** Names of installed packages not marked auto-installed (the solver's userInstalled). */
   userInstalled(): Set<string> {
+    if (this.pending) return new Set(this.pending.user);
     const names = this.nevraMap();
     const out = new Set<string>();
     for (const i of this.installed) {

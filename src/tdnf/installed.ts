@@ -7,11 +7,12 @@
 import { type Header, getNumber } from '../formats/rpm-header.ts';
 import { type PackagePool, type StringPool, buildPool } from '../repo/pool.ts';
 import type { RepoFile, RepoPackage } from '../repo/primary.ts';
-import { DEFAULT_DBPATH, openRpmdb } from '../rpm/rpmdb.ts';
+import { DEFAULT_DBPATH, type InstalledPackage, openRpmdb } from '../rpm/rpmdb.ts';
 import { S_IFDIR, S_IFMT, headerFiles, packageInfo } from '../rpm/package.ts';
 import { TAG } from '../rpm/tags.ts';
 import { PhotonError } from '../util/errors.ts';
 import { TDNF, TdnfError } from './errors.ts';
+import { type RpmdbState, rpmNevra, rpmdbCookie } from './history.ts';
 
 /** Repository id tdnf shows for installed packages. */
 export const SYSTEM_REPO = '@System';
@@ -71,6 +72,8 @@ export async function loadInstalled(root: string, options: LoadInstalledOptions 
 
 /** The rpmdb read, its pool not built yet: `build` interns it (after the repos, see repos.ts). */
 export interface InstalledRead {
+  /** The rpmdb's NEVRAs (gpg-pubkey included) and cookie, for history.ts. */
+  state: RpmdbState;
   build(strings?: StringPool): InstalledSet;
 }
 
@@ -84,6 +87,7 @@ export async function readInstalled(root: string, options: Omit<LoadInstalledOpt
   const headers: Header[] = [];
   const hnums: number[] = [];
   const installTime: number[] = [];
+  const all: InstalledPackage[] = [];
   let db;
   try {
     db = await openRpmdb(root, { dbpath: options.dbpath ?? DEFAULT_DBPATH, readonly: true });
@@ -95,6 +99,7 @@ export async function readInstalled(root: string, options: Omit<LoadInstalledOpt
   if (db) {
     try {
       for (const ip of db.packages()) {
+        all.push(ip);
         if (ip.name === 'gpg-pubkey') continue;
         const pkg = headerToRepoPackage(ip.header);
         packages.push(pkg);
@@ -107,6 +112,7 @@ export async function readInstalled(root: string, options: Omit<LoadInstalledOpt
     }
   }
   return {
+    state: { nevras: all.map(rpmNevra), cookie: rpmdbCookie(all) },
     build: (strings) => {
       const pool = buildPool(packages, strings ? { strings } : {});
       const auto = options.autoInstalled;
