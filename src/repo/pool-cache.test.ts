@@ -7,7 +7,8 @@ import { after, before, test } from 'node:test';
 import { cleanup, tempDir } from '../../test/kit/tmp.ts';
 import { dataPath, expectationOf, findData, readRepomd } from './metadata.ts';
 import { encodePoolCache, loadPoolCache, savePoolCache } from './pool-cache.ts';
-import { loadPrimaryPool, type PackagePool, StringPool } from './pool.ts';
+import { loadPrimaryPool, type PackagePool, poolData, StringPool } from './pool.ts';
+import { buildProvidesIndex, type ProvidesIndex, providesIndexOf } from './_provides_index.ts';
 
 const XML = (pkgs: string[]): string => `<?xml version="1.0" encoding="UTF-8"?>
 <metadata xmlns="http://linux.duke.edu/metadata/common" xmlns:rpm="http://linux.duke.edu/metadata/rpm" packages="${pkgs.length}">
@@ -41,6 +42,29 @@ function samePackages(a: PackagePool, b: PackagePool): void {
   assert.equal(b.count, a.count);
   for (let p = 0; p < a.count; p++) assert.deepEqual(b.package(p), a.package(p), `package ${p}`);
 }
+
+const bytesOf = (a: Int32Array): Buffer => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+
+/** The provides index a loaded pool came with is the one its columns give. */
+function sameProvides(back: PackagePool): void {
+  const stored: ProvidesIndex = providesIndexOf(back);
+  const built = buildProvidesIndex({ ...poolData(back), count: back.count }, back.strings.count);
+  for (const k of ['start', 'pkg', 'evr', 'flags'] as const) assert.ok(bytesOf(stored[k]).equals(bytesOf(built[k])), k);
+}
+
+test('the provides index travels with the cache (adopted strings), and is rebuilt when interned', async () => {
+  const xml = XML([pkg('a', '1.0', '<rpm:provides><rpm:entry name="virt" flags="EQ" epoch="0" ver="2"/></rpm:provides>'), pkg('b', '2.0'), pkg('c', '3.0')]);
+  const path = join(dir, 'prov.pool');
+  const src = join(dir, 'prov.xml');
+  await writeFile(src, xml);
+  await savePoolCache(await loadPrimaryPool(src), path);
+  const adopted = (await loadPoolCache(path, new StringPool()))!;
+  sameProvides(adopted);
+  const shared = new StringPool();
+  await loadPoolCache(path, shared);
+  const interned = (await loadPoolCache(path, shared))!;
+  sameProvides(interned);
+});
 
 test('round trip into a shared StringPool keeps ids comparable across repos', async () => {
   const shared = new StringPool();
@@ -119,6 +143,7 @@ test('the benchmark repository (Debian bookworm, 63,440 packages) round-trips', 
   }
   assert.ok(back);
   samePackages(pool, back);
+  sameProvides(back);
   // Figures for the report, not assertions: machines differ.
   console.log(`# bench pool: ${pool.count} packages, cache ${(bytes.length / 1e6).toFixed(1)} MB; XML load ${xmlMs.toFixed(0)} ms, save ${saveMs.toFixed(0)} ms, cache load ${times.map((x) => x.toFixed(0)).join('/')} ms`);
 });

@@ -15,9 +15,9 @@
  *   (package, EVR id, flags) triples in three Int32Arrays — about 12 bytes per provide, no object
  *   per package; every package also provides `name = EVR` of itself. The fill goes in global
  *   package order, so every run is sorted by package and a package's duplicates are adjacent:
- *   answers need no sort, only a compare with the previous entry. Two passes over the pools'
- *   raw dependency arrays (count per name id, then fill); `start` is sized by the string
- *   count, which bounds every name id, so no pass is spent finding the largest;
+ *   answers need no sort, only a compare with the previous entry. It is merged from the pools'
+ *   own indexes (repo/_provides_index.ts: a cached repository's comes with its pool cache,
+ *   the others are counting-sorted once), or is the one pool's index itself on a fresh root;
  * - file provides come from the pools' file lists (repos carry primary's subset, installed
  *   pools the full lists), indexed the same way by path id on the first file query;
  * - `whatProvides` answers are cached by number, never by string: unversioned ones in an array
@@ -27,10 +27,11 @@
  *   arena and compared there, never decoded to strings.
  */
 import { type PackagePool, type StringPool, poolData } from '../repo/pool.ts';
-import { DEP_KIND_COUNT, F, NI } from '../repo/_scan_primary.ts';
+import { F, NI } from '../repo/_scan_primary.ts';
 import { RPMSENSE, RPMSENSE_SENSEMASK } from '../rpm/deps.ts';
 import { parseEvr, rpmvercmp, type Evr } from '../rpm/version.ts';
 import { EvrTable } from './evr.ts';
+import { type ProvidesIndex, providesIndexOf } from '../repo/_provides_index.ts';
 
 export interface UniverseRepo {
   id: string;
@@ -59,7 +60,6 @@ interface PoolEntry {
 }
 
 const EMPTY = new Int32Array(0);
-const PROVIDES = 0; // DEP.PROVIDES: the first kind in each package's depIndex row
 /** Versioned whatProvides keys pack (name id, sense, EVR id) into one safe integer. */
 const KEY_EVR = 2 ** 26;
 const KEY_NAME = 2 ** 24;
@@ -256,52 +256,53 @@ export class Universe {
   }
 
   private buildProvides(): void {
-    // A counting sort reading the pools' dependency arrays directly (a subarray view per
-    // package would cost more than the counting itself). Every name id is below its pool's
-    // string count (one shared StringPool in practice), so that count sizes `start`.
+    // Every pool's own index (the pool cache's, or built once per pool: _provides_index.ts),
+    // merged name by name in pool order, which is global package order, so every run stays
+    // sorted by package. Every name id is below its pool's string count (one shared StringPool
+    // in practice), so that count sizes `start`.
     let ids = this.strings.count;
     for (const e of this.pools) ids = Math.max(ids, e.pool.strings.count);
-    const start = new Int32Array(ids + 1);
+    const parts: { x: ProvidesIndex; offset: number }[] = [];
     let total = 0;
     for (const e of this.pools) {
-      const d = poolData(e.pool);
-      const { ints, depIndex, depList, depName } = d;
-      for (let i = 0; i < e.pool.count; i++) {
-        start[ints[i * NI + F.NAME]! + 1]!++;
-        const ks = depIndex[i * DEP_KIND_COUNT + PROVIDES]!;
-        const ke = depIndex[i * DEP_KIND_COUNT + PROVIDES + 1]!;
-        for (let k = ks; k < ke; k++) start[depName[depList[k]!]! + 1]!++;
-        total += 1 + ke - ks;
-      }
+      if (!e.pool.count) continue;
+      const x = providesIndexOf(e.pool);
+      parts.push({ x, offset: e.offset });
+      total += x.pkg.length;
     }
-    for (let k = 1; k < start.length; k++) start[k]! += start[k - 1]!;
-    const fill = start.slice();
+    this.plainSlot = new Int32Array(ids + 1);
+    if (parts.length === 1 && parts[0]!.offset === 0) {
+      // One pool at offset 0 (a fresh root, one repository): its index is the Universe's, as is.
+      // Names past its `start` have no provider there (computeProvides checks the length).
+      const { x } = parts[0]!;
+      this.provName = x.start;
+      this.provPkg = x.pkg;
+      this.provEvr = x.evr;
+      this.provFlags = x.flags;
+      return;
+    }
+    const start = new Int32Array(ids + 1);
     const pkg = new Int32Array(total);
     const evr = new Int32Array(total);
     const flags = new Int32Array(total);
-    for (const e of this.pools) {
-      const d = poolData(e.pool);
-      const { ints, depIndex, depList, depName, depEvr, depFlags } = d;
-      for (let i = 0, p = e.offset; i < e.pool.count; i++, p++) {
-        let k = fill[ints[i * NI + F.NAME]!]!++;
-        pkg[k] = p;
-        evr[k] = ints[i * NI + F.EVR]!;
-        flags[k] = RPMSENSE.EQUAL;
-        const je = depIndex[i * DEP_KIND_COUNT + PROVIDES + 1]!;
-        for (let j = depIndex[i * DEP_KIND_COUNT + PROVIDES]!; j < je; j++) {
-          const dep = depList[j]!;
-          k = fill[depName[dep]!]!++;
-          pkg[k] = p;
-          evr[k] = depEvr[dep]!;
-          flags[k] = depFlags[dep]!;
+    let k = 0;
+    for (let n = 0; n < ids; n++) {
+      for (const { x, offset } of parts) {
+        const st = x.start;
+        if (n + 1 >= st.length) continue;
+        const e = st[n + 1]!;
+        for (let j = st[n]!; j < e; j++, k++) {
+          pkg[k] = x.pkg[j]! + offset;
+          evr[k] = x.evr[j]!;
+          flags[k] = x.flags[j]!;
         }
       }
+      start[n + 1] = k;
     }
     this.provName = start;
     this.provPkg = pkg;
     this.provEvr = evr;
     this.provFlags = flags;
-    this.plainSlot = new Int32Array(start.length);
   }
 
   private buildFiles(): void {
