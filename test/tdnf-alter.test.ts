@@ -322,4 +322,16 @@ describe('tdnf alter options', { skip: !canRun && 'needs root and busybox-static
     assert.equal(so.code, 0, so.stderr);
     assert.deepEqual(await qa(e2), ['sc-2.0']);
   });
+
+  test('--nodeps --downloadonly downloads only the named packages; --source without source packages is 1011', async () => {
+    const e = await env();
+    const dl = join(work, `dl${n++}`);
+    const r = await tdnf(e, ['-y', '--downloadonly', '--nodeps', `--downloaddir=${dl}`, 'install', 'a']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(await readdir(dl), ['a-2.0.rpm']);
+    assert.deepEqual(await qa(e), []);
+    const src = await tdnf(e, ['-y', '--downloadonly', '--source', 'install', 'a']);
+    assert.equal(src.code, 1011 % 256, src.stdout + src.stderr);
+    assert.match(src.stdout, /No package .*a .*available/);
+  });
 });

@@ -76,6 +76,8 @@ function select(s: AlterSession, command: string, specs: readonly string[], only
   const g = (ks: readonly Pkg[]) => ks.map(s.globalOf);
   const cmdlinePkgs = (): Pkg[] => (s.cmdline ? packagesOf([s.cmdline]) : []);
   const candidates = (spec: string): Pkg[] => {
+    // --source: the source packages of the repositories (arch src), never installable here.
+    if (s.args.source) return selectSpec(repoPkgs(), spec).filter((k) => archOf(k) === 'src');
     if (isRpmArg(spec) && s.cmdline) {
       const i = s.cmdlineFiles.findIndex((f, j) => f === spec || spec.endsWith(basename(f)) || s.args.args.filter(isRpmArg)[j] === spec);
       return i >= 0 ? [{ repo: s.cmdline, p: i }] : [];
@@ -108,7 +110,7 @@ function select(s: AlterSession, command: string, specs: readonly string[], only
           const same = inst.filter((i) => nameOf(i) === name);
           const installonly = s.cfg.main.installonlyPkgs.includes(name);
           const covered = installonly ? same.some((i) => sameNevra(i, k)) : same.some((i) => compareEvrOf(i, k) >= 0);
-          if (same.length && covered && command === 'install') skipped.push(same.find((i) => compareEvrOf(i, k) >= 0) ?? same[0]!);
+          if (same.length && covered && command === 'install' && !s.args.source) skipped.push(same.find((i) => compareEvrOf(i, k) >= 0) ?? same[0]!);
           else wanted.push(k);
         }
         sel.existing.push(...skipped);
@@ -344,7 +346,33 @@ async function download(s: AlterSession, pkgs: readonly number[], io: Io): Promi
   return [...out, ...pending];
 }
 
+/**
+ * --nodeps and --source (C tdnf's TDNFGoalNoDeps): no solving; each job's own newest package
+ * (an update's newest newer version) and nothing it needs.
+ */
+export function noDepsResult(s: AlterSession, jobs: readonly Job[]): SolveResult {
+  const u = s.universe;
+  const picks = new Set<number>();
+  const newest = (ps: readonly number[]): void => {
+    const best = new Map<number, number>();
+    for (const p of ps) {
+      const cur = best.get(u.nameOf(p));
+      if (cur === undefined || u.compareEvr(p, cur) > 0) best.set(u.nameOf(p), p);
+    }
+    for (const p of best.values()) picks.add(p);
+  };
+  for (const j of jobs) {
+    if (j.kind === 'install' || j.kind === 'downgrade' || j.kind === 'reinstall') newest(j.packages);
+    else if (j.kind === 'update') {
+      for (const i of j.packages) newest(u.byName(u.nameOf(i)).filter((q) => !u.isInstalled(q) && u.archAllowed(q) && u.compareEvr(q, i) > 0));
+    }
+  }
+  return { install: [...picks], upgrade: [], downgrade: [], reinstall: [], erase: [], obsoleted: [], problems: [] };
+}
+
 export interface RunOptions {
+  /** Already resolved (--nodeps, --source): shown and downloaded as it is. */
+  result?: SolveResult;
   /** The command line recorded in history. */
   cmdline: string;
   /** Names asked for by the user. */
@@ -360,8 +388,10 @@ export interface RunOptions {
 export async function solveAndRun(s: AlterSession, jobs: readonly Job[], options: SolveOptions, io: Io, ro: RunOptions): Promise<number> {
   const a = s.args;
   const quiet = a.quiet || a.json;
+  // Source packages are only ever downloaded.
+  const downloadOnly = a.downloadOnly || a.source;
   if (!quiet) for (const spec of ro.notFound ?? []) io.stdout(`No package ${BOLD}${spec} ${RESET}available\n`);
-  const r = jobs.length ? solve(s.universe, jobs, options) : { install: [], upgrade: [], downgrade: [], reinstall: [], erase: [], obsoleted: [], problems: [] };
+  const r = ro.result ?? (jobs.length ? solve(s.universe, jobs, options) : { install: [], upgrade: [], downgrade: [], reinstall: [], erase: [], obsoleted: [], problems: [] });
   checkProblems(r, io);
   const unneeded = new Set<number>();
   if (jobs.some((j) => j.kind === 'erase')) {
@@ -378,7 +408,7 @@ export async function solveAndRun(s: AlterSession, jobs: readonly Job[], options
   if (!a.quiet) {
     if (a.json) io.stdout(jsonLine(planJson(plan)));
     else io.stdout(existingText(plan) + planText(plan));
-    if (a.downloadOnly && !a.json) io.stdout('tdnf will only download packages needed for the transaction\n');
+    if (downloadOnly && !a.json) io.stdout('tdnf will only download packages needed for the transaction\n');
   }
   if (!(await yesOrNo(a, io, 'Is this ok [y/N]: '))) {
     if (a.json) return 0;
@@ -390,7 +420,7 @@ export async function solveAndRun(s: AlterSession, jobs: readonly Job[], options
   const fetched = await download(s, toFetch, io);
   const fileOf = new Map(fetched.map((f) => [f.p, f.file]));
 
-  if (!a.downloadOnly) {
+  if (!downloadOnly) {
     for (const f of fetched) {
       const repo = s.loaded.find((l) => l.id === f.repoId)?.config;
       await gpgCheckPackage(s.root, f.file, { id: f.repoId, gpgcheck: repo ? repo.gpgcheck : false, gpgkey: repo?.gpgkey ?? [] }, {
@@ -432,7 +462,7 @@ export async function solveAndRun(s: AlterSession, jobs: readonly Job[], options
   }
   if (!quiet) {
     io.stdout('\nComplete!\n');
-    if (a.downloadOnly) io.stdout(a.downloadDir ? `Packages have been downloaded to ${a.downloadDir}.\n` : 'Packages have been downloaded to cache.\n');
+    if (downloadOnly) io.stdout(a.downloadDir ? `Packages have been downloaded to ${a.downloadDir}.\n` : 'Packages have been downloaded to cache.\n');
   }
   return 0;
 }
@@ -455,7 +485,9 @@ export async function alter(args: TdnfArgs, io: Io): Promise<number> {
     }
     const sel = select(s, command, args.args, only);
     if (flag(args, 'debugsolver')) io.stderr(`jobs: ${JSON.stringify(sel.jobs)}\n`);
+    const noDeps = args.noDeps || args.source;
     return await solveAndRun(s, sel.jobs, solveOptions(s, sel.extra), io, {
+      ...(noDeps ? { result: noDepsResult(s, sel.jobs) } : {}),
       cmdline: [args.commandName ?? command, ...args.args].join(' '),
       userNames: sel.userNames, existing: sel.existing, notFound: sel.notFound,
     });
