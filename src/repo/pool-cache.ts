@@ -238,26 +238,39 @@ export async function loadPoolCache(path: string, strings: StringPool, options: 
   }
   let buf: Buffer;
   let size: number;
+  const h = createHash('sha256');
   try {
     size = (await fh.stat()).size;
     if (size < HEADER || size % 8 !== 0) return undefined;
-    // One read into one buffer that the pool's columns (and, adopted, its strings) view in
-    // place; the spare room past the end is only touched (and only then resident) when used.
+    // One buffer that the pool's columns (and, adopted, its strings) view in place; the spare
+    // room past the end is only touched (and only then resident) when used. It is read in
+    // chunks, each hashed while the next one is read (the read, page faults of the fresh
+    // buffer included, runs on libuv's pool): the digest costs little more than the read.
     buf = Buffer.allocUnsafeSlow(size + ARENA_SPARE);
+    let hashed = 0;
     let got = 0;
+    let next = fh.read(buf, 0, Math.min(READ_CHUNK, size), 0);
     while (got < size) {
-      const { bytesRead } = await fh.read(buf, got, size - got, got);
+      const { bytesRead } = await next;
       if (bytesRead === 0) return undefined;
       got += bytesRead;
+      if (got < size) next = fh.read(buf, got, Math.min(READ_CHUNK, size - got), got);
+      // The digest covers the file without its own 32 bytes (DIGEST … HEADER).
+      if (hashed < DIGEST) h.update(buf.subarray(hashed, (hashed = Math.min(got, DIGEST))));
+      if (hashed === DIGEST && got > DIGEST) hashed = Math.min(got, HEADER);
+      if (got > hashed) h.update(buf.subarray(hashed, (hashed = got)));
     }
   } finally {
     await fh.close();
   }
-  return decodePoolCache(buf, size, strings, options);
+  return decodePoolCache(buf, size, strings, options, h.digest());
 }
 
+/** Bytes per read of a cache file (hashed while the next is read). */
+const READ_CHUNK = 4 << 20;
+
 /** The pool in the first `size` bytes of `buf` (room past them is the arena's spare). */
-function decodePoolCache(buf: Buffer, size: number, strings: StringPool, options: PoolCacheOptions): PackagePool | undefined {
+function decodePoolCache(buf: Buffer, size: number, strings: StringPool, options: PoolCacheOptions, sum = digest(buf.subarray(0, size))): PackagePool | undefined {
   if (!buf.subarray(0, 8).equals(MAGIC)) return undefined;
   const u = (i: number): number => buf.readUInt32LE(8 + 4 * i);
   if (u(0) !== POOL_CACHE_VERSION || u(1) !== BOM) return undefined;
@@ -282,7 +295,7 @@ function decodePoolCache(buf: Buffer, size: number, strings: StringPool, options
   const arenaAt = tableAt + 8 * slots;
   if (pad8(arenaAt + arenaBytes) !== size) return undefined;
   if (options.source !== undefined && buf.toString('utf8', HEADER, HEADER + sourceLen) !== options.source) return undefined;
-  if (!digest(buf.subarray(0, size)).equals(buf.subarray(DIGEST, HEADER))) return undefined;
+  if (!sum.equals(buf.subarray(DIGEST, HEADER))) return undefined;
   const view = <T>(C: new (b: ArrayBufferLike, o: number, n: number) => T, o: number, n: number): T => new C(buf.buffer, buf.byteOffset + o, n);
   const col = <T>(C: new (b: ArrayBufferLike, o: number, n: number) => T, name: SectionName): T => view(C, ...at[name]!);
   const k: Columns & Prov = {
