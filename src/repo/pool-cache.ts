@@ -311,7 +311,7 @@ function decodePoolCache(buf: Buffer, size: number, strings: StringPool, options
   if (!checkStructure(c, stringCount, arenaBytes, offsets, k)) return undefined;
   if (strings.empty) {
     // The first pool of the run: the StringPool becomes the file's strings, ids as stored.
-    for (let i = 1; i < table.length; i += 2) if ((table[i]! >>> 0) >= interned) return undefined;
+    if (!inRange(table, interned, 1, 2)) return undefined;
     if (!inRange(k.ints, stringCount) || !inRange(k.depName, stringCount) || !inRange(k.depEvr, stringCount) || !inRange(k.filePath, stringCount)) return undefined;
     if (!checkProvides(c, k)) return undefined;
     strings.adopt(buf.subarray(arenaAt), arenaBytes, offsets, stringCount, table, interned - 1);
@@ -335,26 +335,36 @@ interface Prov {
 
 /** The stored provides index in range: runs in order, packages and EVR ids real ones. */
 function checkProvides(c: Counts, k: Prov): boolean {
-  const st = k.provStart;
-  if (st[0] !== 0 || st[c.strings] !== c.provLen) return false;
-  for (let i = 0; i < c.strings; i++) if (st[i + 1]! < st[i]!) return false;
-  for (let i = 0; i < c.provLen; i++) if ((k.provPkg[i]! >>> 0) >= c.count) return false;
-  return inRange(k.provEvr, c.strings);
+  return ascending(k.provStart, c.strings, 0, c.provLen) && inRange(k.provPkg, c.count) && inRange(k.provEvr, c.strings);
 }
 
-function inRange(a: Int32Array, n: number): boolean {
-  for (let i = 0; i < a.length; i++) if ((a[i]! >>> 0) >= n) return false;
+// The checks below run once per load over ~4 million entries, cold: every one goes through
+// these two small functions on Int32Array views only, so that V8 optimises them once, early
+// (monomorphic), instead of interpreting a dozen loops of their own.
+function inRange(a: Int32Array, n: number, from = 0, step = 1): boolean {
+  for (let i = from; i < a.length; i += step) if ((a[i]! >>> 0) >= n) return false;
   return true;
 }
 
+/** `a[0] === first`, `a[len] === last`, and never decreasing (as unsigned) up to `len`. */
+function ascending(a: Int32Array, len: number, first: number, last: number): boolean {
+  if (a[0]! >>> 0 !== first || a[len]! >>> 0 !== last) return false;
+  let prev = 0;
+  for (let i = 1; i <= len; i++) {
+    const v = a[i]! >>> 0;
+    if (v < prev) return false;
+    prev = v;
+  }
+  return true;
+}
+
+const i32 = (a: Uint32Array | Uint8Array): Int32Array => new Int32Array(a.buffer, a.byteOffset, a.byteLength >> 2);
+
 /** Offsets, indexes and types in range, so that nothing reading the pool can go out of bounds. */
 function checkStructure(c: Counts, stringCount: number, arenaBytes: number, offsets: Uint32Array, k: Columns): boolean {
-  if (offsets[0] !== 0 || offsets[stringCount] !== arenaBytes) return false;
-  for (let i = 0; i < stringCount; i++) if (offsets[i + 1]! < offsets[i]!) return false;
-  if (k.depIndex[0] !== 0 || k.depIndex[c.count * DEP_KIND_COUNT] !== c.depListLen) return false;
-  for (let i = 0; i < c.count * DEP_KIND_COUNT; i++) if (k.depIndex[i + 1]! < k.depIndex[i]!) return false;
-  if (k.fileIndex[0] !== 0 || k.fileIndex[c.count] !== c.fileLen) return false;
-  for (let i = 0; i < c.count; i++) if (k.fileIndex[i + 1]! < k.fileIndex[i]!) return false;
+  if (!ascending(i32(offsets), stringCount, 0, arenaBytes)) return false;
+  if (!ascending(i32(k.depIndex), c.count * DEP_KIND_COUNT, 0, c.depListLen)) return false;
+  if (!ascending(i32(k.fileIndex), c.count, 0, c.fileLen)) return false;
   if (!inRange(k.depList, c.depCount)) return false;
   for (let i = 0; i < c.fileLen; i++) if (k.fileType[i]! > 2) return false;
   return true;
