@@ -13,7 +13,8 @@ import { TDNF, TdnfError, exitStatus } from '../tdnf/errors.ts';
 import { SYSTEM_REPO, type InstalledSet, readInstalled } from '../tdnf/installed.ts';
 import { type TdnfArgs, TdnfUsageError, flag, parseTdnfArgs, values } from '../tdnf/options.ts';
 import * as out from '../tdnf/output.ts';
-import { type Repo, type Sack, globToRegExp, isGlob } from '../tdnf/query.ts';
+import { type Repo, type Sack } from '../tdnf/query.ts';
+import { nameMatcher } from '../util/glob.ts';
 import { list, parseScope } from '../tdnf/commands/list.ts';
 import { info } from '../tdnf/commands/info.ts';
 import { search } from '../tdnf/commands/search.ts';
@@ -55,7 +56,7 @@ interface Session {
 /** A mask of packages hidden by excludes (name globs), as tdnf hides them from repositories. */
 function excludeMask(repo: Repo, excludes: readonly string[]): Uint8Array | undefined {
   if (!excludes.length) return undefined;
-  const tests = excludes.map((e) => (isGlob(e) ? ((s: string) => globToRegExp(e).test(s)) : (s: string) => s === e));
+  const tests = excludes.map(nameMatcher);
   const mask = new Uint8Array(repo.pool.count);
   let any = false;
   for (let p = 0; p < repo.pool.count; p++) {

@@ -15,6 +15,7 @@ import { createHash } from 'node:crypto';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { TDNF, TdnfError } from './errors.ts';
+import { globToRegExp, isGlob } from '../util/glob.ts';
 
 // --- the settings tables ------------------------------------------------------------------------
 
@@ -368,30 +369,6 @@ function underRoot(root: string, p: string): string {
   return root === '/' || root === '' ? p : join(root, p);
 }
 
-/** fnmatch-style glob (*, ?, [..]) as a RegExp. */
-export function globRegExp(glob: string): RegExp {
-  let re = '';
-  for (let i = 0; i < glob.length; i++) {
-    const c = glob[i]!;
-    if (c === '*') re += '.*';
-    else if (c === '?') re += '.';
-    else if (c === '[') {
-      const j = glob.indexOf(']', i + 1);
-      if (j < 0) re += '\\[';
-      else {
-        let body = glob.slice(i + 1, j);
-        if (body.startsWith('!')) body = '^' + body.slice(1);
-        re += `[${body.replace(/\\/g, '\\\\')}]`;
-        i = j;
-      }
-    } else re += c.replace(/[.+^${}()|\\]/g, '\\$&');
-  }
-  return new RegExp(`^${re}$`);
-}
-
-function isGlob(s: string): boolean {
-  return /[*?[]/.test(s);
-}
 
 /** tdnf's cache folder name: `<id>-<first 8 hex of sha256(url)>`. */
 export function repoCacheName(id: string, url: string | undefined): string {
@@ -570,7 +547,7 @@ export async function loadConfig(opts: LoadConfigOptions = {}): Promise<TdnfConf
     if (o.repo === undefined) continue;
     const s = settingOf(REPO_SETTINGS, o.key);
     if (!s) continue;
-    const re = globRegExp(o.repo);
+    const re = globToRegExp(o.repo);
     for (const r of raw) {
       if (re.test(r['id'] as string)) r[s.field] = parseValue(s, o.value, () => `Invalid value in --setopt for repo ${r['id']}`, TDNF.INVALID_CONF);
     }
@@ -579,7 +556,7 @@ export async function loadConfig(opts: LoadConfigOptions = {}): Promise<TdnfConf
   // Enable/disable in command-line order as tdnf applies them; --repo disables all others once.
   const alter = (pattern: string, on: boolean): void => {
     const glob = isGlob(pattern);
-    const re = glob ? globRegExp(pattern) : undefined;
+    const re = glob ? globToRegExp(pattern) : undefined;
     for (const r of raw) {
       if (re ? re.test(r['id'] as string) : r['id'] === pattern) r['enabled'] = on;
     }

@@ -8,6 +8,7 @@
 import { type Dep, RPMSENSE, RPMSENSE_SENSEMASK, evrRangesOverlap } from '../rpm/deps.ts';
 import { type Evr, comparePackageEvr, parseEvr, rpmvercmp } from '../rpm/version.ts';
 import type { PackagePool } from '../repo/pool.ts';
+import { isGlob, nameMatcher } from '../util/glob.ts';
 
 /** A package set with the repository it stands for; the installed set is `@System`. */
 export interface Repo {
@@ -76,39 +77,8 @@ export function depsOf(k: Pkg, kind: number): Dep[] {
 
 // --- matching -------------------------------------------------------------------------------
 
-const GLOB_CHARS = /[*?[]/;
+export { globToRegExp, isGlob } from '../util/glob.ts';
 
-export function isGlob(s: string): boolean {
-  return GLOB_CHARS.test(s);
-}
-
-/** fnmatch(3) without flags: `*`, `?`, `[...]` (with `!`/`^` negation). */
-export function globToRegExp(glob: string): RegExp {
-  let re = '';
-  for (let i = 0; i < glob.length; i++) {
-    const c = glob[i]!;
-    if (c === '*') re += '.*';
-    else if (c === '?') re += '.';
-    else if (c === '[') {
-      const end = glob.indexOf(']', i + 2);
-      if (end < 0) {
-        re += '\\[';
-        continue;
-      }
-      let body = glob.slice(i + 1, end);
-      if (body[0] === '!' || body[0] === '^') body = `^${body.slice(1)}`;
-      re += `[${body.replace(/\\/g, '\\\\')}]`;
-      i = end;
-    } else re += c.replace(/[.+^${}()|\\\]]/g, '\\$&');
-  }
-  return new RegExp(`^${re}$`, 's');
-}
-
-function matcher(pattern: string): (s: string) => boolean {
-  if (!isGlob(pattern)) return (s) => s === pattern;
-  const re = globToRegExp(pattern);
-  return (s) => re.test(s);
-}
 
 /** Whether a provide satisfies `want` (same name, ranges overlap), as libsolv's pool_match_dep. */
 export function depMatches(have: Dep, want: Dep): boolean {
@@ -137,7 +107,7 @@ export function parseDepSpec(spec: string): Dep | undefined {
 export function whatProvides(pkgs: readonly Pkg[], want: Dep): Pkg[] {
   const out: Pkg[] = [];
   const glob = !want.flags && isGlob(want.name);
-  const m = glob ? matcher(want.name) : undefined;
+  const m = glob ? nameMatcher(want.name) : undefined;
   for (const k of pkgs) {
     const pool = k.repo.pool;
     for (const d of pool.deps(k.p, 0)) {
@@ -153,7 +123,7 @@ export function whatProvides(pkgs: readonly Pkg[], want: Dep): Pkg[] {
 
 /** Packages in `pkgs` owning a file matching `path` (a glob allowed). */
 export function whatOwnsFile(pkgs: readonly Pkg[], path: string): Pkg[] {
-  const m = matcher(path);
+  const m = nameMatcher(path);
   const exactId = isGlob(path) ? undefined : new Map<PackagePool, number>();
   const out: Pkg[] = [];
   for (const k of pkgs) {
@@ -197,7 +167,7 @@ export interface SelectOptions {
 }
 
 function byName(pkgs: readonly Pkg[], pattern: string): Pkg[] {
-  const m = matcher(pattern);
+  const m = nameMatcher(pattern);
   return pkgs.filter((k) => m(nameOf(k)));
 }
 
@@ -225,7 +195,7 @@ export function selectSpec(pkgs: readonly Pkg[], spec: string, options: SelectOp
   // name.arch
   const dot = spec.lastIndexOf('.');
   if (dot > 0) {
-    const archM = matcher(spec.slice(dot + 1));
+    const archM = nameMatcher(spec.slice(dot + 1));
     found = byName(pkgs, spec.slice(0, dot)).filter((k) => archM(archOf(k)));
     if (found.length) return found;
   }
@@ -241,7 +211,7 @@ export function selectSpec(pkgs: readonly Pkg[], spec: string, options: SelectOp
     for (const [name, ver, rel] of tries) {
       const evr = parseEvr(rel === undefined ? ver : `${ver}-${rel}`);
       found = byName(pkgs, name).filter((k) => {
-        if (arch !== undefined && !matcher(arch)(archOf(k))) return false;
+        if (arch !== undefined && !nameMatcher(arch)(archOf(k))) return false;
         if (evr.epoch && evr.epoch !== epochOf(k)) return false;
         if (rpmvercmp(evr.version, versionOf(k)) !== 0) return false;
         return evr.release === '' || rpmvercmp(evr.release, releaseOf(k)) === 0;

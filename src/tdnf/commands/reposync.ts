@@ -30,7 +30,7 @@ import type { TdnfConfig } from '../config.ts';
 import { TDNF, TdnfError } from '../errors.ts';
 import { gpgCheckPackage } from '../gpgcheck.ts';
 import { type TdnfArgs, flag, values } from '../options.ts';
-import { globToRegExp, isGlob } from '../query.ts';
+import { nameMatcher } from '../../util/glob.ts';
 import { type LoadedRepo, fetchOptionsFor, loadRepos } from '../repos.ts';
 import { type Io, configFromArgs, repoLoadOptions } from './_cli_session.ts';
 
@@ -81,7 +81,7 @@ const SOURCE_ARCHES = new Set(['src', 'nosrc']);
 
 function packagesOf(repo: LoadedRepo, o: ReposyncOptions, excludes: readonly string[]): SyncPkg[] {
   const pool = repo.pool;
-  const ex = excludes.map((e) => (isGlob(e) ? ((s: string) => globToRegExp(e).test(s)) : (s: string) => s === e));
+  const ex = excludes.map(nameMatcher);
   const out: SyncPkg[] = [];
   for (let p = 0; p < pool.count; p++) {
     const arch = pool.str(pool.arch(p));
