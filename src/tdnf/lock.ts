@@ -7,9 +7,9 @@
  *  - a C tdnf holding its flock is seen in /proc/locks (FLOCK on the lock file's inode), and we
  *    wait for it too. A C tdnf starting while we hold our lock does not see us (documented limit).
  */
-import { readFileSync } from 'node:fs';
 import { mkdir, open, readFile, stat, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { lockHeldByOther, processAlive, processStartTime } from '../util/proc.ts';
 import { TDNF, TdnfError } from './errors.ts';
 
 export const INSTANCE_LOCK_FILE = '/var/run/.tdnf-instance-lockfile';
@@ -26,38 +26,8 @@ export interface InstanceLock {
   release(): Promise<void>;
 }
 
-function startTime(pid: number): string {
-  try {
-    const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return s.slice(s.lastIndexOf(')') + 2).split(' ')[19] ?? '';
-  } catch {
-    return '';
-  }
-}
 
-function alive(pid: number, start: string): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ESRCH') return false;
-  }
-  const now = startTime(pid);
-  return !start || !now || now === start;
-}
 
-/** Whether another process holds a flock on the file with this inode (C tdnf). */
-async function flockHeld(file: string): Promise<boolean> {
-  const st = await stat(file).catch(() => undefined);
-  if (!st) return false;
-  const text = await readFile('/proc/locks', 'utf8').catch(() => '');
-  const major = Number((BigInt(st.dev) >> 8n) & 0xfffn);
-  const minor = Number(BigInt(st.dev) & 0xffn) | Number((BigInt(st.dev) >> 12n) & ~0xffn);
-  const want = `${major.toString(16).padStart(2, '0')}:${minor.toString(16).padStart(2, '0')}:${st.ino}`;
-  return text.split('\n').some((line) => {
-    const f = line.trim().split(/\s+/);
-    return f[1] === 'FLOCK' && f[5] === want && f[4] !== String(process.pid);
-  });
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -68,7 +38,7 @@ export async function acquireInstanceLock(opts: LockOptions = {}): Promise<Insta
   await mkdir(dirname(file), { recursive: true });
   // C tdnf's file, so that both agree on one inode for its flock.
   await (await open(file, 'a', 0o644)).close();
-  const me = `${process.pid} ${startTime(process.pid)}\n`;
+  const me = `${process.pid} ${processStartTime(process.pid)}\n`;
   let warned = false;
   let delay = 20;
   for (;;) {
@@ -79,7 +49,7 @@ export async function acquireInstanceLock(opts: LockOptions = {}): Promise<Insta
       } finally {
         await fh.close();
       }
-      if (!(await flockHeld(file))) {
+      if (!(await lockHeldByOther(file, ['FLOCK']))) {
         let released = false;
         return {
           release: async () => {
@@ -97,7 +67,7 @@ export async function acquireInstanceLock(opts: LockOptions = {}): Promise<Insta
       const st = await stat(ours).catch(() => undefined);
       const [pid, start] = (await readFile(ours, 'utf8').catch(() => '')).trim().split(' ');
       const n = Number(pid);
-      const stale = st && ((Number.isInteger(n) && n > 0 && !alive(n, start ?? '')) || (!pid && Date.now() - st.mtimeMs > 5000));
+      const stale = st && ((Number.isInteger(n) && n > 0 && !processAlive(n, start ?? '')) || (!pid && Date.now() - st.mtimeMs > 5000));
       if (stale) {
         // Remove only the stale file we looked at, not one a faster waiter just made.
         const again = await stat(ours).catch(() => undefined);
