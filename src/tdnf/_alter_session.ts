@@ -5,12 +5,13 @@
  * `@cmdline` packages (local or remote `.rpm` arguments), and one solver Universe over all of them, with the maps between
  * the query layer's (repo, index) packages and the Universe's global package numbers.
  */
+import { statSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { buildPool, type PackagePool, StringPool } from '../repo/pool.ts';
 import { fetchFile } from '../repo/fetch.ts';
 import { readPackageFile } from '../rpm/package.ts';
-import { DEFAULT_DBPATH } from '../rpm/rpmdb.ts';
+import { DB_FILE, DEFAULT_DBPATH } from '../rpm/rpmdb.ts';
 import { Universe } from '../solver/universe.ts';
 import type { SolveOptions } from '../solver/types.ts';
 import { type TdnfConfig, hostBasearch, loadConfig } from './config.ts';
@@ -103,6 +104,7 @@ export async function openAlterSession(args: TdnfArgs, opts: OpenOptions = {}): 
     // it holds — loaded only when the user-installed set needs it or a transaction is recorded
     // (history.ts openForSession): a run that ends before one does not start sql.js for it.
     const rpmdb = await readInstalled(root, { dbpath });
+    const rpmdbStamp = stampOf(root, dbpath);
     const history = await History.openForSession(root, cfg.main.persistdir, {
       dbpath, state: rpmdb.state, eager: args.command === 'history',
     });
@@ -176,6 +178,9 @@ export async function openAlterSession(args: TdnfArgs, opts: OpenOptions = {}): 
         return { repo, p: p - universe.pools[i]!.offset };
       },
       release: async () => {
+        // A put-off history sync still owed when the rpmdb changed under this session (an rpm
+        // transaction that failed before it was recorded) is run now, from the state at open.
+        if (history.deferred && stampOf(root, dbpath) !== rpmdbStamp) await history.syncDeferred().catch(() => undefined);
         history.close();
         await lock?.release();
         lock = undefined;
@@ -187,6 +192,15 @@ export async function openAlterSession(args: TdnfArgs, opts: OpenOptions = {}): 
     await lock?.release();
     throw e;
   }
+}
+
+/** What identifies the rpmdb's current contents cheaply: its files' size and mtime (WAL included). */
+function stampOf(root: string, dbpath: string): string {
+  const dir = join(root, dbpath);
+  return [DB_FILE, `${DB_FILE}-wal`].map((f) => {
+    const st = statSync(join(dir, f), { throwIfNoEntry: false });
+    return st ? `${st.ino}:${st.size}:${st.mtimeMs}` : '-';
+  }).join(' ');
 }
 
 /** The solver's rules from tdnf.conf, the .d folders, history and the command line. */

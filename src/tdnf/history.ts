@@ -212,6 +212,20 @@ export class History {
     await this.syncWithRpmdb(p.state, p.timestamp);
   }
 
+  /** Whether the database is still not loaded (openForSession put the sync off). */
+  get deferred(): boolean {
+    return this.pending !== undefined;
+  }
+
+  /**
+   * Runs a put-off sync now (the rpmdb changed, yet nothing was recorded: an rpm transaction
+   * that failed part way), so that the state before it stays the recorded base, as when the
+   * history was synced at open.
+   */
+  async syncDeferred(): Promise<void> {
+    await this.ready();
+  }
+
   close(): void {
     this.loaded?.close();
     this.loaded = undefined;
