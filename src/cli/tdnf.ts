@@ -13,8 +13,7 @@ import { TDNF, TdnfError, exitStatus } from '../tdnf/errors.ts';
 import { SYSTEM_REPO, type InstalledSet, readInstalled } from '../tdnf/installed.ts';
 import { type TdnfArgs, TdnfUsageError, flag, parseTdnfArgs, values } from '../tdnf/options.ts';
 import * as out from '../tdnf/output.ts';
-import { type Repo, type Sack } from '../tdnf/query.ts';
-import { nameMatcher } from '../util/glob.ts';
+import { type Repo, type Sack, excludeMask } from '../tdnf/query.ts';
 import { list, parseScope } from '../tdnf/commands/list.ts';
 import { info } from '../tdnf/commands/info.ts';
 import { search } from '../tdnf/commands/search.ts';
@@ -29,8 +28,9 @@ import { checkLocal } from '../tdnf/commands/check-local.ts';
 import { CLEAN_KINDS, type CleanKind, clean } from '../tdnf/commands/clean.ts';
 import { makecache } from '../tdnf/commands/makecache.ts';
 import { type RepolistFilter, repolist } from '../tdnf/commands/repolist.ts';
-import { type TdnfConfig, loadConfig } from '../tdnf/config.ts';
-import { type LoadReposOptions, loadRepos } from '../tdnf/repos.ts';
+import type { TdnfConfig } from '../tdnf/config.ts';
+import { loadRepos } from '../tdnf/repos.ts';
+import { configFromArgs, repoLoadOptions } from '../tdnf/commands/_cli_session.ts';
 import { helpText } from '../tdnf/commands/help.ts';
 import { type Io, main as alterMain } from '../tdnf/commands/alter.ts';
 import { main as historyMain } from '../tdnf/commands/history.ts';
@@ -53,57 +53,18 @@ interface Session {
   dnfCheckUpdateCompat: boolean;
 }
 
-/** A mask of packages hidden by excludes (name globs), as tdnf hides them from repositories. */
-function excludeMask(repo: Repo, excludes: readonly string[]): Uint8Array | undefined {
-  if (!excludes.length) return undefined;
-  const tests = excludes.map(nameMatcher);
-  const mask = new Uint8Array(repo.pool.count);
-  let any = false;
-  for (let p = 0; p < repo.pool.count; p++) {
-    const name = repo.pool.str(repo.pool.name(p));
-    if (tests.some((t) => t(name))) {
-      mask[p] = 1;
-      any = true;
-    }
-  }
-  return any ? mask : undefined;
-}
 
-function configOf(args: TdnfArgs): Promise<TdnfConfig> {
-  return loadConfig({
-    ...(args.config !== undefined ? { configFile: args.config } : {}),
-    installroot: args.installRoot,
-    ...(args.releaseVer !== undefined ? { releasever: args.releaseVer } : {}),
-    setopt: values(args, 'setopt'),
-    enablerepo: args.enableRepo,
-    disablerepo: args.disableRepo,
-    repoid: args.repo,
-    repofrompath: values(args, 'repofrompath'),
-    repofromdir: values(args, 'repofromdir'),
-    disableexcludes: args.disableExcludes,
-    exclude: values(args, 'exclude'),
-  });
-}
-
-/** tdnf's notice as a repo's metadata is fetched; quiet and JSON runs print nothing. */
-function repoProgress(args: TdnfArgs, io: Io): LoadReposOptions['onProgress'] {
-  if (args.quiet || args.json) return undefined;
-  return (e) => {
-    if (e.type === 'refresh') io.stdout(`Refreshing metadata for: '${e.name}'\n`);
-  };
-}
 
 async function openSession(args: TdnfArgs, io: Io): Promise<Session> {
-  const cfg = await configOf(args);
+  const cfg = await configFromArgs(args);
   const strings = new StringPool();
   // The rpmdb is read first but interned after the repos, so the first repo's cache is adopted.
   const rpmdb = await readInstalled(cfg.installroot);
-  const progress = repoProgress(args, io);
-  const loaded = await loadRepos(cfg, strings, { refresh: args.refresh, cacheonly: args.cacheOnly, ...(progress ? { onProgress: progress } : {}) });
+  const loaded = await loadRepos(cfg, strings, repoLoadOptions(args, io));
   const installed = rpmdb.build(strings);
   const available: Repo[] = loaded.map((r) => {
     const repo: Repo = { id: r.id, name: r.name, pool: r.pool, installed: false };
-    const mask = excludeMask(repo, cfg.excludes);
+    const mask = excludeMask(repo.pool, cfg.excludes);
     if (mask) repo.excluded = mask;
     return repo;
   });
@@ -256,8 +217,8 @@ const CONFIG_HANDLERS: Record<string, (cfg: TdnfConfig, args: TdnfArgs, io: Io) 
     return 0;
   },
   async makecache(cfg, args, io) {
-    const progress = repoProgress(args, io);
-    await makecache(cfg, { cacheonly: args.cacheOnly, ...(progress ? { onProgress: progress } : {}) });
+    const { refresh: _ignored, ...opts } = repoLoadOptions(args, io);
+    await makecache(cfg, opts);
     if (!args.json && !args.quiet) io.stdout('Metadata cache created.\n');
     return 0;
   },
@@ -309,7 +270,7 @@ export async function tdnf(argv: readonly string[], preset: { json?: boolean; as
       throw new TdnfError(TDNF.CLI_NO_SUCH_CMD, 'Please check your command');
     }
     const configOnly = CONFIG_HANDLERS[args.command];
-    if (configOnly) return await configOnly(await configOf(args), args, io);
+    if (configOnly) return await configOnly(await configFromArgs(args), args, io);
     const own = SELF_CONTAINED[args.command];
     if (own) return await own(args, io);
     const handler = HANDLERS[args.command];

@@ -14,19 +14,17 @@ import { readPackageFile } from '../rpm/package.ts';
 import { DB_FILE, DEFAULT_DBPATH } from '../rpm/rpmdb.ts';
 import { Universe } from '../solver/universe.ts';
 import type { SolveOptions } from '../solver/types.ts';
-import { type TdnfConfig, hostBasearch, loadConfig } from './config.ts';
+import { type TdnfConfig, hostBasearch } from './config.ts';
+import { type Io, configFromArgs } from './commands/_cli_session.ts';
 import { TDNF, TdnfError } from './errors.ts';
 import { History } from './history.ts';
 import { SYSTEM_REPO, type InstalledSet, headerToRepoPackage, readInstalled } from './installed.ts';
 import { INSTANCE_LOCK_FILE, type InstanceLock, acquireInstanceLock } from './lock.ts';
-import { type TdnfArgs, values } from './options.ts';
-import { type Pkg, type Repo, type Sack, globToRegExp, isGlob, nameOf } from './query.ts';
+import type { TdnfArgs } from './options.ts';
+import { type Pkg, type Repo, type Sack, excludeMask, nameOf } from './query.ts';
 import { type LoadedRepo, loadRepos } from './repos.ts';
 
-export interface Io {
-  stdout(s: string): void;
-  stderr(s: string): void;
-}
+export type { Io };
 
 export const CMDLINE_REPO = '@cmdline';
 
@@ -56,20 +54,6 @@ const isRpmArg = (a: string): boolean => a.endsWith('.rpm');
 const isUrl = (a: string): boolean => /^(https?|ftp|file):\/\//.test(a);
 
 /** A mask of repository packages hidden by excludes (name globs). */
-function excludeMask(pool: PackagePool, excludes: readonly string[]): Uint8Array | undefined {
-  if (!excludes.length) return undefined;
-  const tests = excludes.map((e) => (isGlob(e) ? ((s: string) => globToRegExp(e).test(s)) : (s: string) => s === e));
-  const mask = new Uint8Array(pool.count);
-  let any = false;
-  for (let p = 0; p < pool.count; p++) {
-    const name = pool.str(pool.name(p));
-    if (tests.some((t) => t(name))) {
-      mask[p] = 1;
-      any = true;
-    }
-  }
-  return any ? mask : undefined;
-}
 
 export interface OpenOptions {
   /** Leave the installed set out of the Universe (--alldeps: everything the packages need). */
@@ -80,19 +64,7 @@ export interface OpenOptions {
 }
 
 export async function openAlterSession(args: TdnfArgs, opts: OpenOptions = {}): Promise<AlterSession> {
-  const cfg = await loadConfig({
-    ...(args.config !== undefined ? { configFile: args.config } : {}),
-    installroot: args.installRoot,
-    ...(args.releaseVer !== undefined ? { releasever: args.releaseVer } : {}),
-    setopt: values(args, 'setopt'),
-    enablerepo: args.enableRepo,
-    disablerepo: args.disableRepo,
-    repoid: args.repo,
-    repofrompath: values(args, 'repofrompath'),
-    repofromdir: values(args, 'repofromdir'),
-    disableexcludes: args.disableExcludes,
-    exclude: values(args, 'exclude'),
-  });
+  const cfg = await configFromArgs(args);
   const root = cfg.installroot;
   let lock: InstanceLock | undefined = await acquireInstanceLock({
     file: join(root, INSTANCE_LOCK_FILE),

@@ -1,10 +1,11 @@
+import { globToRegExp } from '../util/glob.ts';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { StringPool, buildPool } from '../repo/pool.ts';
 import type { RepoPackage } from '../repo/primary.ts';
 import { RPMSENSE } from '../rpm/deps.ts';
 import {
-  type Repo, type Sack, globToRegExp, latestPerNameArch, nvraOf, packagesOf, scopePackages, selectSpec, selectSpecs,
+  type Repo, type Sack, latestPerNameArch, nvraOf, packagesOf, scopePackages, selectSpec, selectSpecs,
 } from './query.ts';
 
 function pkg(name: string, version: string, release: string, arch = 'x86_64', extra: Partial<RepoPackage> = {}): RepoPackage {

@@ -77,7 +77,21 @@ export function depsOf(k: Pkg, kind: number): Dep[] {
 
 // --- matching -------------------------------------------------------------------------------
 
-export { globToRegExp, isGlob } from '../util/glob.ts';
+/** Packages of `pool` whose name matches an exclude (name or glob), as tdnf hides them; undefined when none. */
+export function excludeMask(pool: PackagePool, excludes: readonly string[]): Uint8Array | undefined {
+  if (!excludes.length) return undefined;
+  const tests = excludes.map(nameMatcher);
+  const mask = new Uint8Array(pool.count);
+  let any = false;
+  for (let p = 0; p < pool.count; p++) {
+    const name = pool.str(pool.name(p));
+    if (tests.some((t) => t(name))) {
+      mask[p] = 1;
+      any = true;
+    }
+  }
+  return any ? mask : undefined;
+}
 
 
 /** Whether a provide satisfies `want` (same name, ranges overlap), as libsolv's pool_match_dep. */
