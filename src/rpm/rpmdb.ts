@@ -13,12 +13,9 @@
  * readers see the old database or the new one, never a mix, and a killed writer leaves the old
  * one plus a temporary file.
  */
-import { createRequire } from 'node:module';
-import { readFileSync } from 'node:fs';
 import { mkdir, open, readFile, readdir, rm, stat, truncate } from 'node:fs/promises';
 import { posix } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import initSqlJs, { type Database, type SqlJsStatic, type SqlValue } from 'sql.js';
+import type { Database, SqlJsStatic, SqlValue } from 'sql.js';
 import { PhotonError } from '../util/errors.ts';
 import { writeFileAtomic } from '../util/fs.ts';
 import { type Header, getNumber, getNumbers, getString, getStrings, parseHeader } from '../formats/rpm-header.ts';
@@ -26,6 +23,7 @@ import { INDEXES, indexRows, schemaStatements } from './_rpmdb_index.ts';
 import { lockRpmdb } from './_rpmdb_lock.ts';
 import { applyWal } from './_rpmdb_wal.ts';
 import { TAG } from './tags.ts';
+import { sqlite } from '../util/sqlite.ts';
 
 export { buildInstalledHeader, type InstallStamp, type PackageHeaders } from './rpmdb-blob.ts';
 
@@ -77,23 +75,6 @@ export interface Rpmdb {
   close(): void;
 }
 
-let sqlJs: Promise<SqlJsStatic> | undefined;
-
-/** sql.js's wasm is loaded from its package by path: its own lookup relies on __dirname. */
-function sqlite(): Promise<SqlJsStatic> {
-  sqlJs ??= (async () => {
-    let path: string;
-    try {
-      path = createRequire(import.meta.url).resolve('sql.js/dist/sql-wasm.wasm');
-    } catch {
-      // A bundle shipped without node_modules carries the wasm beside itself.
-      path = fileURLToPath(new URL('./sql-wasm.wasm', import.meta.url));
-    }
-    const wasm = readFileSync(path);
-    return initSqlJs({ wasmBinary: wasm.buffer.slice(wasm.byteOffset, wasm.byteOffset + wasm.byteLength) as ArrayBuffer });
-  })();
-  return sqlJs;
-}
 
 const SQLITE_MAGIC = 'SQLite format 3\0';
 

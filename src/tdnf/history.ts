@@ -26,15 +26,14 @@
  * solver problem) leave history.db alone, as C tdnf's do not create it either.
  */
 import { createHash } from 'node:crypto';
-import { createRequire } from 'node:module';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { posix } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import initSqlJs, { type Database, type SqlJsStatic, type SqlValue } from 'sql.js';
+import type { Database, SqlValue } from 'sql.js';
 import { writeFileAtomic } from '../util/fs.ts';
 import { type InstalledPackage, openRpmdb } from '../rpm/rpmdb.ts';
 import { TDNF, TdnfError } from './errors.ts';
+import { sqlite } from '../util/sqlite.ts';
 
 export const HISTORY_DB_FILE = 'history.db';
 export const TRANS_BASE = 0;
@@ -67,20 +66,6 @@ export interface RpmdbState {
   cookie: string;
 }
 
-let sqlJs: Promise<SqlJsStatic> | undefined;
-function sqlite(): Promise<SqlJsStatic> {
-  sqlJs ??= (async () => {
-    let path: string;
-    try {
-      path = createRequire(import.meta.url).resolve('sql.js/dist/sql-wasm.wasm');
-    } catch {
-      path = fileURLToPath(new URL('./sql-wasm.wasm', import.meta.url));
-    }
-    const wasm = readFileSync(path);
-    return initSqlJs({ wasmBinary: wasm.buffer.slice(wasm.byteOffset, wasm.byteOffset + wasm.byteLength) as ArrayBuffer });
-  })();
-  return sqlJs;
-}
 
 /** rpm's %{NEVRA}: name-[epoch:]version-release[.arch]. */
 export function rpmNevra(p: Pick<InstalledPackage, 'name' | 'epoch' | 'version' | 'release' | 'arch'>): string {
