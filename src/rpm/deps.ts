@@ -3,7 +3,7 @@
  * dependencies, following rpm 4.18 (rpmds.h, rpmds.c, rpmrichParse).
  */
 import { PhotonError } from '../util/errors.ts';
-import { parseEvr, rpmvercmp } from './version.ts';
+import { type Evr, parseEvr, rpmvercmp } from './version.ts';
 
 /** rpmsenseFlags_e from rpm 4.18's rpmds.h. */
 export const RPMSENSE = {
@@ -106,8 +106,11 @@ export function rangesOverlap(provide: Dep, require: Dep): boolean {
 
 /** rpmverOverlap for two `[e:]v[-r]` strings and their sense flags. */
 export function evrRangesOverlap(evr1: string, f1: number, evr2: string, f2: number): boolean {
-  const v1 = parseEvr(evr1);
-  const v2 = parseEvr(evr2);
+  return evrPartsOverlap(parseEvr(evr1), f1, parseEvr(evr2), f2);
+}
+
+/** rpmverOverlap on EVRs already split into parts. */
+export function evrPartsOverlap(v1: Evr, f1: number, v2: Evr, f2: number): boolean {
   let sense = 0;
   if (v1.epoch && v2.epoch) sense = rpmvercmp(v1.epoch, v2.epoch);
   else if (v1.epoch && Number.parseInt(v1.epoch, 10) > 0) sense = 1;

@@ -28,8 +28,8 @@
  */
 import { type PackagePool, type StringPool, poolData } from '../repo/pool.ts';
 import { F, NI } from '../repo/_scan_primary.ts';
-import { RPMSENSE, RPMSENSE_SENSEMASK } from '../rpm/deps.ts';
-import { parseEvr, rpmvercmp, type Evr } from '../rpm/version.ts';
+import { RPMSENSE_SENSEMASK, evrPartsOverlap } from '../rpm/deps.ts';
+import { parseEvr, type Evr } from '../rpm/version.ts';
 import { EvrTable } from './evr.ts';
 import { type ProvidesIndex, providesIndexOf } from '../repo/_provides_index.ts';
 
@@ -64,26 +64,6 @@ const EMPTY = new Int32Array(0);
 const KEY_EVR = 2 ** 26;
 const KEY_NAME = 2 ** 24;
 
-/**
- * rpm's rpmverOverlap (src/rpm/deps.ts evrRangesOverlap) on EVRs already split into parts, for
- * the rare requirement whose EVR has no string id (a rich dependency's operand).
- */
-function evrOverlap(v1: Evr, f1: number, v2: Evr, f2: number): boolean {
-  let sense = 0;
-  if (v1.epoch && v2.epoch) sense = rpmvercmp(v1.epoch, v2.epoch);
-  else if (v1.epoch && Number.parseInt(v1.epoch, 10) > 0) sense = 1;
-  else if (v2.epoch && Number.parseInt(v2.epoch, 10) > 0) sense = -1;
-  if (sense === 0) {
-    sense = rpmvercmp(v1.version, v2.version);
-    if (sense === 0) {
-      if (v1.release && v2.release) sense = rpmvercmp(v1.release, v2.release);
-      else if ((v1.release && f2 & RPMSENSE.EQUAL) || (v2.release && f1 & RPMSENSE.EQUAL)) return true;
-    }
-  }
-  if (sense < 0) return !!(f1 & RPMSENSE.GREATER || f2 & RPMSENSE.LESS);
-  if (sense > 0) return !!(f1 & RPMSENSE.LESS || f2 & RPMSENSE.GREATER);
-  return !!((f1 & f2) & (RPMSENSE.EQUAL | RPMSENSE.LESS | RPMSENSE.GREATER));
-}
 
 export class Universe {
   readonly strings: StringPool;
@@ -410,7 +390,7 @@ export class Universe {
         if (req || reqText) {
           const pf = this.provFlags![a]! & RPMSENSE_SENSEMASK;
           const pe = this.provEvr![a]!;
-          if (pf && pe && !(req ? this.evrs.overlap(pe, pf, req, sense) : evrOverlap(this.parsedEvr(pe), pf, reqText!, sense))) {
+          if (pf && pe && !(req ? this.evrs.overlap(pe, pf, req, sense) : evrPartsOverlap(this.parsedEvr(pe), pf, reqText!, sense))) {
             a++;
             continue;
           }
