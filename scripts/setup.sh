@@ -18,7 +18,7 @@ command -v node >/dev/null 2>&1 || missing+=(nodejs npm)
 if [ ${#missing[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 # The benchmark reads Debian's package index; make sure one is there.
 ls /var/lib/apt/lists/*_main_binary-amd64_Packages* >/dev/null 2>&1 || apt-get update -qq
