@@ -1,19 +1,19 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
-import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fetchAll, fetchFile, parseMetalink, parseMirrorlist } from '../src/repo/fetch.ts';
 import { TDNF, TdnfError } from '../src/tdnf/errors.ts';
+import { type LoopbackServer, closedPort as closedPortFn, serveLoopback } from './kit/http.ts';
+import { rejectsTdnfCode } from './kit/tdnf.ts';
 import { cleanup, tempDir } from './kit/tmp.ts';
 
 const BODY = Buffer.from('hello repository\n'.repeat(1000));
 const SHA = createHash('sha256').update(BODY).digest('hex');
 
 let dir: string;
-let server: http.Server;
+let web: LoopbackServer;
 let base: string;
 let closedPort: number;
 const hits: string[] = [];
@@ -21,7 +21,7 @@ let flaky = 0;
 
 before(async () => {
   dir = await tempDir('fetch');
-  server = http.createServer((req, res) => {
+  web = await serveLoopback((req, res) => {
     const url = req.url ?? '';
     hits.push(url);
     if (url.startsWith('http://')) {
@@ -54,28 +54,15 @@ before(async () => {
       res.end();
     }
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  base = web.base;
   // a port with nothing listening
-  const s = http.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  closedPort = (s.address() as AddressInfo).port;
-  await new Promise((r) => s.close(r));
+  closedPort = await closedPortFn();
 });
 after(async () => {
-  server.closeAllConnections?.();
-  await new Promise((r) => server.close(r));
+  await web.close();
   await cleanup(dir);
 });
 
-async function rejectsCode(p: Promise<unknown>, code: number, match?: RegExp): Promise<void> {
-  await assert.rejects(p, (e: unknown) => {
-    assert.ok(e instanceof TdnfError, String(e));
-    assert.equal(e.code, code, e.message);
-    if (match) assert.match(e.message, match);
-    return true;
-  });
-}
 
 const expect = { type: 'sha256', value: SHA };
 
@@ -94,13 +81,13 @@ describe('fetchFile', () => {
     await fetchFile([`file://${src}`], join(dir, 'f1'), { expect });
     await fetchFile([src], join(dir, 'f2'), { expect });
     assert.deepEqual(await readFile(join(dir, 'f2')), BODY);
-    await rejectsCode(fetchFile([join(dir, 'missing')], join(dir, 'f3')), 1238);
+    await rejectsTdnfCode(fetchFile([join(dir, 'missing')], join(dir, 'f3')), 1238);
   });
 
   test('checksum mismatch → 2501, and the old file is kept', async () => {
     const dest = join(dir, 'keep');
     await writeFile(dest, 'old');
-    await rejectsCode(fetchFile([`${base}/altered`], dest, { expect }), TDNF.CHECKSUM_VALIDATION_FAILED, /checksum mismatch/);
+    await rejectsTdnfCode(fetchFile([`${base}/altered`], dest, { expect }), TDNF.CHECKSUM_VALIDATION_FAILED, /checksum mismatch/);
     assert.equal(await readFile(dest, 'utf8'), 'old');
   });
 
@@ -113,21 +100,21 @@ describe('fetchFile', () => {
   });
 
   test('errors as tdnf codes them', async () => {
-    await rejectsCode(fetchFile([`${base}/nothing`], join(dir, 'x')), TDNF.INVALID_PARAMETER, /Error: 404 when downloading .*\/nothing\. Please check repo url/);
-    await rejectsCode(fetchFile([`http://127.0.0.1:${closedPort}/x`], join(dir, 'x')), 1208);
-    await rejectsCode(fetchFile(['ftp://example.org/x'], join(dir, 'x')), 1202);
-    await rejectsCode(fetchFile([`${base}/slow`], join(dir, 'x'), { timeoutMs: 200 }), 1229);
+    await rejectsTdnfCode(fetchFile([`${base}/nothing`], join(dir, 'x')), TDNF.INVALID_PARAMETER, /Error: 404 when downloading .*\/nothing\. Please check repo url/);
+    await rejectsTdnfCode(fetchFile([`http://127.0.0.1:${closedPort}/x`], join(dir, 'x')), 1208);
+    await rejectsTdnfCode(fetchFile(['ftp://example.org/x'], join(dir, 'x')), 1202);
+    await rejectsTdnfCode(fetchFile([`${base}/slow`], join(dir, 'x'), { timeoutMs: 200 }), 1229);
   });
 
   test('retries with backoff on 5xx', async () => {
     flaky = 0;
-    await rejectsCode(fetchFile([`${base}/flaky`], join(dir, 'fl'), { retries: 1, backoffMs: 10 }), TDNF.INVALID_PARAMETER, /503/);
+    await rejectsTdnfCode(fetchFile([`${base}/flaky`], join(dir, 'fl'), { retries: 1, backoffMs: 10 }), TDNF.INVALID_PARAMETER, /503/);
     flaky = 0;
     await fetchFile([`${base}/flaky`], join(dir, 'fl'), { retries: 2, backoffMs: 10, expect });
   });
 
   test('Basic auth, from options or the URL', async () => {
-    await rejectsCode(fetchFile([`${base}/auth`], join(dir, 'au')), TDNF.INVALID_PARAMETER, /401/);
+    await rejectsTdnfCode(fetchFile([`${base}/auth`], join(dir, 'au')), TDNF.INVALID_PARAMETER, /401/);
     await fetchFile([`${base}/auth`], join(dir, 'au'), { username: 'user', password: 'secret', expect });
     const u = new URL(`${base}/auth`);
     u.username = 'user';
@@ -157,7 +144,7 @@ test('fetchAll keeps order and stops on failure', async () => {
   const r = await fetchAll(items, { parallel: 3 });
   assert.equal(r.length, 6);
   assert.ok(r.every((x) => x.size === BODY.length));
-  await rejectsCode(fetchAll([...items, { urls: [`${base}/nothing`], dest: join(dir, 'all', 'bad') }], { parallel: 2 }), TDNF.INVALID_PARAMETER);
+  await rejectsTdnfCode(fetchAll([...items, { urls: [`${base}/nothing`], dest: join(dir, 'all', 'bad') }], { parallel: 2 }), TDNF.INVALID_PARAMETER);
 });
 
 test('metalink and mirrorlist parsing', () => {

@@ -7,12 +7,12 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { copyFile, mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
-import { type Server, createServer } from 'node:http';
 import { join } from 'node:path';
 import { readSecretKey } from '../src/formats/openpgp.ts';
 import { signPackageFile } from '../src/rpm/sign.ts';
 import { type GpgKey, makeGpgKey } from './kit/gpg.ts';
 import { type SpecOptions, buildRpm, hostRpm } from './kit/rpmbuild.ts';
+import { type LoopbackServer, serveLoopback } from './kit/http.ts';
 import { cleanup, tempDir } from './kit/tmp.ts';
 import { run } from '../src/util/run.ts';
 
@@ -20,7 +20,7 @@ const BUSYBOX = '/bin/busybox';
 const canRun = process.getuid?.() === 0 && existsSync(BUSYBOX);
 const CLI = join(import.meta.dirname, '../src/cli/tdnf.ts');
 let work: string;
-let server: Server;
+let web: LoopbackServer | undefined;
 let base: string;
 let key: GpgKey;
 let n = 0;
@@ -69,7 +69,7 @@ before(async () => {
   // A repository whose package is not what its metadata says.
   await repo(join(work, 'srv/bad'), [pkg('corrupt')]);
   await run('createrepo_c', ['-q', join(work, 'srv/bad')]);
-  server = createServer(async (req, res) => {
+  web = await serveLoopback(async (req, res) => {
     const path = join(work, 'srv', decodeURIComponent(new URL(req.url!, 'http://x').pathname));
     try {
       let body = await readFile(path);
@@ -84,12 +84,11 @@ before(async () => {
       res.end();
     }
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  base = web.base;
 });
 
 after(async () => {
-  server?.close();
+  await web?.close();
   if (work) await cleanup(work);
 });
 

@@ -1,8 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { copyFile, mkdir, readdir, readFile, stat, utimes, writeFile } from 'node:fs/promises';
-import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { StringPool } from '../src/repo/pool.ts';
@@ -10,16 +8,18 @@ import { clean } from '../src/tdnf/commands/clean.ts';
 import { makecache } from '../src/tdnf/commands/makecache.ts';
 import { repolist } from '../src/tdnf/commands/repolist.ts';
 import { loadConfig, type LoadConfigOptions } from '../src/tdnf/config.ts';
-import { TDNF, TdnfError } from '../src/tdnf/errors.ts';
+import { TDNF } from '../src/tdnf/errors.ts';
 import { loadRepos, POOL_CACHE_FILE, repoPackagesDir } from '../src/tdnf/repos.ts';
 import { run } from '../src/util/run.ts';
 import { gpg, makeGpgKey } from './kit/gpg.ts';
 import { buildRpm } from './kit/rpmbuild.ts';
+import { type LoopbackServer, closedPort as closedPortFn, serveLoopback } from './kit/http.ts';
+import { rejectsTdnfCode } from './kit/tdnf.ts';
 import { cleanup, tempDir } from './kit/tmp.ts';
 
 let dir: string;
 let repoDir: string;
-let server: http.Server;
+let web: LoopbackServer | undefined;
 let base: string;
 let closedPort: number;
 const hits: string[] = [];
@@ -45,7 +45,7 @@ before(async () => {
 <verification><hash type="sha256">${createHash('sha256').update(repomd).digest('hex')}</hash></verification>
 <resources><url preference="100">http://127.0.0.1:PORT/repo/repodata/repomd.xml</url></resources></file></files></metalink>`);
 
-  server = http.createServer(async (req, res) => {
+  web = await serveLoopback(async (req, res) => {
     const url = decodeURIComponent(req.url ?? '');
     hits.push(url);
     if (url.startsWith('/auth/') && req.headers.authorization !== 'Basic ' + Buffer.from('u:p').toString('base64')) {
@@ -54,7 +54,7 @@ before(async () => {
       return;
     }
     if (url === '/metalink') {
-      res.end((await readFile(join(dir, 'metalink.xml'), 'utf8')).replace('PORT', String((server.address() as AddressInfo).port)));
+      res.end((await readFile(join(dir, 'metalink.xml'), 'utf8')).replace('PORT', new URL(web!.base).port));
       return;
     }
     const rel = url.replace(/^\/(auth\/)?repo\//, '');
@@ -67,16 +67,11 @@ before(async () => {
       res.end();
     }
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const s = http.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  closedPort = (s.address() as AddressInfo).port;
-  await new Promise((r) => s.close(r));
+  base = web.base;
+  closedPort = await closedPortFn();
 });
 after(async () => {
-  server?.closeAllConnections?.();
-  await new Promise((r) => server?.close(r));
+  await web?.close();
   await cleanup(dir);
 });
 
@@ -90,14 +85,6 @@ async function config(repo: string, opts: LoadConfigOptions = {}, main = ''): Pr
   return loadConfig({ configFile: join(root, 'tdnf.conf'), ...opts });
 }
 
-async function rejectsCode(p: Promise<unknown>, code: number, match?: RegExp): Promise<void> {
-  await assert.rejects(p, (e: unknown) => {
-    assert.ok(e instanceof TdnfError, String(e));
-    assert.equal(e.code, code, e.message);
-    if (match) assert.match(e.message, match);
-    return true;
-  });
-}
 
 const names = (r: { pool: { count: number; nevra(p: number): string } }): string[] => Array.from({ length: r.pool.count }, (_, p) => r.pool.nevra(p)).sort();
 
@@ -137,7 +124,7 @@ describe('loadRepos', () => {
 
   test('-C without a cache → 1034', async () => {
     const cfg = await config('[t]\nbaseurl=@BASE@/repo\nenabled=1\n');
-    await rejectsCode(loadRepos(cfg, new StringPool(), { cacheonly: true }), TDNF.CACHE_DISABLED);
+    await rejectsTdnfCode(loadRepos(cfg, new StringPool(), { cacheonly: true }), TDNF.CACHE_DISABLED);
   });
 
   test('mirror fallback: closed port, then a 404, then the repo', async () => {
@@ -150,7 +137,7 @@ describe('loadRepos', () => {
     alterPrimary = true;
     try {
       const cfg = await config('[t]\nbaseurl=@BASE@/repo\nenabled=1\n');
-      await rejectsCode(loadRepos(cfg, new StringPool()), TDNF.CHECKSUM_VALIDATION_FAILED);
+      await rejectsTdnfCode(loadRepos(cfg, new StringPool()), TDNF.CHECKSUM_VALIDATION_FAILED);
       const skip = await config('[t]\nbaseurl=@BASE@/repo\nenabled=1\nskip_if_unavailable=1\n');
       const skipped: string[] = [];
       assert.deepEqual(await loadRepos(skip, new StringPool(), { onProgress: (e) => e.type === 'skipped' && skipped.push(e.repo) }), []);
@@ -162,21 +149,21 @@ describe('loadRepos', () => {
 
   test('unreachable repo → 404 error as tdnf words it', async () => {
     const cfg = await config('[t]\nbaseurl=@BASE@/nothing\nenabled=1\n');
-    await rejectsCode(loadRepos(cfg, new StringPool()), TDNF.INVALID_PARAMETER, /404 when downloading/);
+    await rejectsTdnfCode(loadRepos(cfg, new StringPool()), TDNF.INVALID_PARAMETER, /404 when downloading/);
   });
 
   test('repo_gpgcheck: good key passes, another key fails', async () => {
     const good = await config(`[t]\nbaseurl=@BASE@/repo\nenabled=1\nrepo_gpgcheck=1\ngpgkey=file://${goodKey}\n`);
     assert.equal((await loadRepos(good, new StringPool()))[0]!.pool.count, 2);
     const bad = await config(`[t]\nbaseurl=@BASE@/repo\nenabled=1\nrepo_gpgcheck=1\ngpgkey=file://${badKey}\n`);
-    await rejectsCode(loadRepos(bad, new StringPool()), TDNF.RPM_GPG_NO_MATCH);
+    await rejectsTdnfCode(loadRepos(bad, new StringPool()), TDNF.RPM_GPG_NO_MATCH);
     const none = await config(`[t]\nbaseurl=@BASE@/repo\nenabled=1\nrepo_gpgcheck=1\n`);
-    await rejectsCode(loadRepos(none, new StringPool()), TDNF.NO_GPGKEY_CONF_ENTRY);
+    await rejectsTdnfCode(loadRepos(none, new StringPool()), TDNF.NO_GPGKEY_CONF_ENTRY);
   });
 
   test('Basic auth from username/password', async () => {
     const noauth = await config('[t]\nbaseurl=@BASE@/auth/repo\nenabled=1\n');
-    await rejectsCode(loadRepos(noauth, new StringPool()), TDNF.INVALID_PARAMETER, /401/);
+    await rejectsTdnfCode(loadRepos(noauth, new StringPool()), TDNF.INVALID_PARAMETER, /401/);
     const cfg = await config('[t]\nbaseurl=@BASE@/auth/repo\nenabled=1\nusername=u\npassword=p\n');
     assert.equal((await loadRepos(cfg, new StringPool()))[0]!.pool.count, 2);
   });
@@ -219,8 +206,8 @@ describe('commands', () => {
     const res = await clean(cfg, 'all');
     assert.deepEqual(res.reposUsed, ['t']);
     assert.deepEqual(await readdir(cfg.cachedir), []);
-    await rejectsCode(clean(cfg, 'bogus' as 'all'), TDNF.CLEAN_UNSUPPORTED);
+    await rejectsTdnfCode(clean(cfg, 'bogus' as 'all'), TDNF.CLEAN_UNSUPPORTED);
     const none = await config('[off]\nbaseurl=@BASE@/x\n');
-    await rejectsCode(makecache(none), TDNF.NO_ENABLED_REPOS);
+    await rejectsTdnfCode(makecache(none), TDNF.NO_ENABLED_REPOS);
   });
 });

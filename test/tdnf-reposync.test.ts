@@ -6,18 +6,17 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createReadStream, existsSync } from 'node:fs';
 import { copyFile, mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
-import { type Server, createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join, normalize } from 'node:path';
 import { tdnf } from '../src/cli/tdnf.ts';
 import { run } from '../src/util/run.ts';
 import { buildRpm } from './kit/rpmbuild.ts';
+import { type LoopbackServer, serveLoopback } from './kit/http.ts';
 import { cleanup, tempDir } from './kit/tmp.ts';
 
 let work: string;
 let srv: string;
 let root: string;
-let server: Server;
+let web: LoopbackServer;
 let base: string;
 /** Paths of .rpm files the server has sent. */
 const served: string[] = [];
@@ -37,7 +36,7 @@ before(async () => {
   await place(await buildRpm(build, { name: 'beta', arch: 'x86_64' }), 'x86_64');
   await run('createrepo_c', ['--quiet', srv]);
 
-  server = createServer((req, res) => {
+  web = await serveLoopback((req, res) => {
     const rel = normalize(decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname)).replace(/^\/+/, '');
     const file = join(srv, rel);
     if (rel.startsWith('..') || !existsSync(file)) {
@@ -48,8 +47,7 @@ before(async () => {
     res.writeHead(200);
     createReadStream(file).pipe(res);
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  base = web.base;
 
   root = join(work, 'root');
   await mkdir(join(root, 'etc/tdnf'), { recursive: true });
@@ -60,7 +58,7 @@ before(async () => {
 });
 
 after(async () => {
-  await new Promise<void>((r) => server.close(() => r()));
+  await web.close();
   await cleanup(work);
 });
 
