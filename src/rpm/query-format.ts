@@ -153,14 +153,15 @@ export function formatDeps(h: Header, kind: DepKind): string {
   return headerDeps(h, kind).map((d) => formatDep(d) + '\n').join('');
 }
 
-const SCRIPTS: { label: string; script: number; prog: number }[] = [
-  { label: 'pretrans', script: TAG.PRETRANS, prog: TAG.PRETRANSPROG },
-  { label: 'preinstall', script: TAG.PREIN, prog: TAG.PREINPROG },
-  { label: 'postinstall', script: TAG.POSTIN, prog: TAG.POSTINPROG },
-  { label: 'preuninstall', script: TAG.PREUN, prog: TAG.PREUNPROG },
-  { label: 'postuninstall', script: TAG.POSTUN, prog: TAG.POSTUNPROG },
-  { label: 'posttrans', script: TAG.POSTTRANS, prog: TAG.POSTTRANSPROG },
-  { label: 'verify', script: TAG.VERIFYSCRIPT, prog: TAG.VERIFYSCRIPTPROG },
+/** Each scriptlet: `rpm --scripts`' label, our JSON key, and its body and interpreter tags. */
+const SCRIPTS: { label: string; key: string; script: number; prog: number }[] = [
+  { label: 'pretrans', key: 'PreTrans', script: TAG.PRETRANS, prog: TAG.PRETRANSPROG },
+  { label: 'preinstall', key: 'PreIn', script: TAG.PREIN, prog: TAG.PREINPROG },
+  { label: 'postinstall', key: 'PostIn', script: TAG.POSTIN, prog: TAG.POSTINPROG },
+  { label: 'preuninstall', key: 'PreUn', script: TAG.PREUN, prog: TAG.PREUNPROG },
+  { label: 'postuninstall', key: 'PostUn', script: TAG.POSTUN, prog: TAG.POSTUNPROG },
+  { label: 'posttrans', key: 'PostTrans', script: TAG.POSTTRANS, prog: TAG.POSTTRANSPROG },
+  { label: 'verify', key: 'VerifyScript', script: TAG.VERIFYSCRIPT, prog: TAG.VERIFYSCRIPTPROG },
 ];
 
 /** rpm prints a string-array interpreter (`-p "/bin/sh -e"`) as its words joined by ", ". */
@@ -215,22 +216,12 @@ export function formatQuery(h: Header, sel: QuerySelection, sig?: Header): strin
   return out;
 }
 
-const SCRIPT_JSON: { key: string; script: number; prog: number }[] = [
-  { key: 'PreTrans', script: TAG.PRETRANS, prog: TAG.PRETRANSPROG },
-  { key: 'PreIn', script: TAG.PREIN, prog: TAG.PREINPROG },
-  { key: 'PostIn', script: TAG.POSTIN, prog: TAG.POSTINPROG },
-  { key: 'PreUn', script: TAG.PREUN, prog: TAG.PREUNPROG },
-  { key: 'PostUn', script: TAG.POSTUN, prog: TAG.POSTUNPROG },
-  { key: 'PostTrans', script: TAG.POSTTRANS, prog: TAG.POSTTRANSPROG },
-  { key: 'VerifyScript', script: TAG.VERIFYSCRIPT, prog: TAG.VERIFYSCRIPTPROG },
-];
-
 /** One package as JSON, keys named after rpm's tags; dependency lists as `rpm -qR` prints them. */
 export function queryJson(h: Header): Record<string, unknown> {
   const s = (t: number) => getString(h, t) ?? null;
   const deps = (k: DepKind) => headerDeps(h, k).map(formatDep);
   const scripts: Record<string, { Interpreter: string[] | null; Script: string | null }> = {};
-  for (const x of SCRIPT_JSON) {
+  for (const x of SCRIPTS) {
     const body = getString(h, x.script);
     const prog = getStrings(h, x.prog);
     if (body !== undefined || prog.length) scripts[x.key] = { Interpreter: prog.length ? prog : null, Script: body ?? null };
