@@ -12,6 +12,8 @@ await build({
     tdnf: 'src/cli/tdnf.ts',
     'tdnf-config': 'src/cli/tdnf-config.ts',
     'tdnf-automatic': 'src/cli/tdnf-automatic.ts',
+    // photon build's worker threads load this beside dist/photon.mjs.
+    'build-worker': 'src/build/worker.ts',
   },
   outdir: 'dist',
   outExtension: { '.js': '.mjs' },

@@ -5,6 +5,8 @@ import { isPhotonError } from '../util/errors.ts';
 const COMMANDS: Record<string, { summary: string; load: () => Promise<{ main(argv: string[]): Promise<number> }> }> = {
   rpm: { summary: 'read, write, sign, install and query RPM packages', load: () => import('./rpm.ts') },
   createrepo: { summary: 'write RPM-md repository metadata for a directory of RPMs', load: () => import('./createrepo.ts') },
+  build: { summary: 'build the package set under SPECS into a signed repository (stage/)', load: () => import('./build.ts') },
+  repo: { summary: 'serve the built repository over HTTP (repo serve)', load: () => import('./repo.ts') },
 };
 
 function usage(): string {

@@ -99,7 +99,7 @@ export interface PackSpec {
  * Directories under `root` that the filesystem package owns: walked, but not claimed, so that
  * installing the package does not take them over.
  */
-const SYSTEM_DIRS = new Set([
+export const SYSTEM_DIRS: ReadonlySet<string> = new Set([
   '/', '/bin', '/boot', '/dev', '/etc', '/home', '/lib', '/lib64', '/media', '/mnt', '/opt', '/proc', '/root', '/run',
   '/sbin', '/srv', '/sys', '/tmp', '/usr', '/usr/bin', '/usr/include', '/usr/lib', '/usr/lib64', '/usr/libexec',
   '/usr/local', '/usr/sbin', '/usr/share', '/usr/share/doc', '/usr/share/licenses', '/usr/share/man', '/usr/src', '/var',

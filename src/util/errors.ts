@@ -7,7 +7,7 @@ export class PhotonError extends Error {
   readonly code: string;
   readonly file: string | undefined;
 
-  constructor(code: string, message: string, options: { file?: string; cause?: unknown } = {}) {
+  constructor(code: string, message: string, options: { file?: string | undefined; cause?: unknown } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'PhotonError';
     this.code = code;

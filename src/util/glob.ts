@@ -35,3 +35,40 @@ export function nameMatcher(pattern: string): (s: string) => boolean {
   const re = globToRegExp(pattern);
   return (s) => re.test(s);
 }
+
+/**
+ * A test for an absolute-path pattern as recipes write them: `*` and `?` stay within one path
+ * component, `**` crosses components; with `descendants`, a pattern naming a directory also
+ * takes everything beneath it, as a directory in an rpm %files list does.
+ */
+export function pathMatcher(pattern: string, descendants: boolean): (path: string) => boolean {
+  let re = '';
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i]!;
+    if (c === '*' && pattern[i + 1] === '*') {
+      re += '.*';
+      i++;
+    } else if (c === '*') re += '[^/]*';
+    else if (c === '?') re += '[^/]';
+    else if (c === '[') {
+      const end = pattern.indexOf(']', i + 2);
+      if (end < 0) {
+        re += '\\[';
+        continue;
+      }
+      let body = pattern.slice(i + 1, end);
+      if (body[0] === '!' || body[0] === '^') body = `^${body.slice(1)}`;
+      re += `[${body.replace(/\\/g, '\\\\')}]`;
+      i = end;
+    } else re += c.replace(/[.+^${}()|\\\]]/g, '\\$&');
+  }
+  const trimmed = re.endsWith('/') ? re.slice(0, -1) : re;
+  const compiled = new RegExp(`^${trimmed}${descendants ? '(/.*)?' : ''}$`, 's');
+  return (path) => compiled.test(path);
+}
+
+/** True when any of `patterns` matches (see pathMatcher). */
+export function anyPathMatcher(patterns: readonly string[], descendants: boolean): (path: string) => boolean {
+  const tests = patterns.map((p) => pathMatcher(p, descendants));
+  return (path) => tests.some((t) => t(path));
+}
