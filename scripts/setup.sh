@@ -11,6 +11,7 @@ APT_PACKAGES=(
   sqlite3                              # the rpmdb write-ahead-log tests replay a killed sqlite3 writer
   python3-rpm                          # rpm's own tag numbers, checked against our table
   busybox-static                       # a static /bin/sh for chrooted scriptlets in test roots (tdnf transactions)
+  binutils kmod                        # readelf/ar as test oracles; depmod for the kernel packages' module maps
 )
 missing=()
 for p in "${APT_PACKAGES[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done

@@ -11,7 +11,8 @@
 import { createHash } from 'node:crypto';
 import { cpus, homedir } from 'node:os';
 import { link, mkdir, readFile, readdir, rename, rm, stat, writeFile, lstat } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { createrepo } from '../repo/createrepo.ts';
 import { PhotonError } from '../util/errors.ts';
@@ -22,8 +23,25 @@ import { loadSigningKey } from './keys.ts';
 import { type Distribution, type Recipe, loadDistribution, loadRecipes } from './recipe.ts';
 import { type BuiltRpm, type RecipeJob, type WorkerReply, buildRecipe } from './worker.ts';
 
-/** Bumped when the converter's output for the same inputs changes, so caches rebuild. */
-const CONVERTER_VERSION = '1';
+/**
+ * The converter's own code is an input of every package: a changed converter rebuilds all.
+ * Bundled, that is the worker bundle; from sources, the modules it is made of.
+ */
+async function converterFingerprint(): Promise<string> {
+  const self = fileURLToPath(import.meta.url);
+  const h = createHash('sha256');
+  if (!self.endsWith('.ts')) {
+    h.update(await readFile(join(dirname(self), 'build-worker.mjs')));
+    return h.digest('hex');
+  }
+  const src = join(dirname(self), '..');
+  for (const dir of ['build', 'rpm', 'formats', 'util']) {
+    for (const f of (await readdir(join(src, dir))).sort()) {
+      if (f.endsWith('.ts') && !f.endsWith('.test.ts')) h.update(await readFile(join(src, dir, f)));
+    }
+  }
+  return h.digest('hex');
+}
 
 export interface BuildOptions {
   specsDir: string;
@@ -104,9 +122,9 @@ async function hashTree(dir: string, h: ReturnType<typeof createHash>): Promise<
   }
 }
 
-async function recipeHash(r: Recipe, pins: LockEntry[], distText: string, keyFingerprint: string, deps: string[], projectRoot: string): Promise<string> {
+async function recipeHash(r: Recipe, pins: LockEntry[], common: string, deps: string[], projectRoot: string): Promise<string> {
   const h = createHash('sha256');
-  h.update(`converter ${CONVERTER_VERSION}\0${distText}\0${keyFingerprint}\0`);
+  h.update(common);
   await hashTree(r.dir, h);
   for (const p of pins) h.update(`${p.sha256}\0`);
   for (const p of r.project) {
@@ -237,9 +255,10 @@ export async function build(options: BuildOptions): Promise<BuildSummary> {
 
   // Input hashes, in build order so that a recipe's hash covers its buildRequires' hashes.
   const hashes = new Map<string, string>();
+  const common = `${await converterFingerprint()}\0${distText}\0${key.fingerprint}\0`;
   for (const r of order) {
     const deps = r.buildRequires.map((d) => hashes.get(d)!);
-    hashes.set(r.name, await recipeHash(r, r.debian.map((n) => pins[n]!), distText, key.fingerprint, deps, options.projectRoot));
+    hashes.set(r.name, await recipeHash(r, r.debian.map((n) => pins[n]!), common, deps, options.projectRoot));
   }
   const outDirOf = (r: Recipe) => join(cacheDir, 'build', `${r.name}-${hashes.get(r.name)}`);
   const manifestOf = (r: Recipe) => join(outDirOf(r), 'manifest.json');

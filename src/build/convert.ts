@@ -32,8 +32,8 @@ export interface TreeNode {
   /** Where it came from, for messages: a Debian package name, `root/`, `project`, a generator. */
   origin: string;
   /** The path it had before /usr was merged, when it moved from /bin or /sbin. */
-  movedFrom?: string;
-  config?: boolean;
+  movedFrom?: string | undefined;
+  config?: boolean | undefined;
 }
 
 export type Tree = Map<string, TreeNode>;
@@ -81,8 +81,8 @@ export function canonicalPath(path: string): string {
 const ALWAYS_DROP = ['/usr/share/lintian', '/usr/share/bug', '/usr/share/doc-base', '/etc/init.d', '/etc/rc?.d', '/usr/share/menu'];
 
 function fromTar(e: TarEntry, origin: string, clamp: number): TreeNode | undefined {
+  if (e.path === '.' || e.path === '') return undefined;
   const path = `/${e.path}`;
-  if (path === '/') return undefined;
   const base = { path, mode: e.mode & 0o7777, user: e.uname || 'root', group: e.gname || 'root', mtime: Math.min(e.mtime, clamp), origin };
   switch (e.type) {
     case 'file':
@@ -192,6 +192,11 @@ export async function overlayTree(tree: Tree, input: ConvertInput): Promise<void
   for (const [path, target] of Object.entries(recipe.symlinks)) {
     tree.set(path, { path, type: 'symlink', mode: 0o777, user: 'root', group: 'root', mtime: clamp, linkTo: target, origin: 'symlinks' });
   }
+  for (const [to, from] of Object.entries(recipe.copies)) {
+    const src = tree.get(from);
+    if (src?.type !== 'file' || !src.data) throw new PhotonError('E_RECIPE', `copies: ${from} is not a regular file of the package`, { file: recipe.file });
+    tree.set(to, { ...src, path: to, hardlinkOf: undefined, movedFrom: undefined, config: false, origin: 'copies' });
+  }
   for (const path of recipe.dirs) {
     if (!tree.has(path)) tree.set(path, { path, type: 'dir', mode: 0o755, user: 'root', group: 'root', mtime: clamp, origin: 'dirs' });
   }
@@ -270,7 +275,11 @@ function automaticDeps(tree: Tree, enabled: boolean): PackageDeps {
   for (const node of tree.values()) {
     if (node.movedFrom && node.type !== 'dir') provides.add(node.movedFrom);
     if (!enabled || node.type !== 'file' || !node.data) continue;
-    const d = autoDeps(node.path, node.data, node.mode);
+    // Debian ships shared objects 0644; rpm reads requires only from executable files, as
+    // rpmbuild's packages install libraries 0755. Without this, a library's own DT_NEEDED
+    // (libnode → libuv) would be invisible and the set would look closed when it is not.
+    const mode = /\.so(\.[0-9.]+)?$/.test(node.path) ? node.mode | 0o111 : node.mode;
+    const d = autoDeps(node.path, node.data, mode);
     for (const r of d.requires) requires.add(r);
     for (const p of d.provides) {
       provides.add(p);
@@ -353,6 +362,9 @@ export async function convertRecipe(input: ConvertInput): Promise<ConvertedPacka
     }
   }
 
+  const evr = `${recipe.epoch !== undefined ? `${recipe.epoch}:` : ''}${version}-${release}`;
+  const macros: Record<string, string> = { name: recipe.name, version, release, evr };
+  const expand = (deps: readonly string[]) => deps.map((d) => d.replace(/%\{(\w+)\}/g, (_, m: string) => macros[m]!));
   const out: ConvertedPackage[] = [];
   for (const fields of [recipe, ...recipe.subpackages] as (Recipe | SubpackageRecipe)[]) {
     const part = parts.get(fields.name)!;
@@ -374,15 +386,15 @@ export async function convertRecipe(input: ConvertInput): Promise<ConvertedPacka
       arch,
       summary: fields.summary,
       description: description(recipe, fields, debs),
-      license: recipe.license,
+      license: fields.license ?? recipe.license,
       vendor: dist.vendor,
       buildHost: 'photon-build',
       buildTime: clamp,
-      requires: [...fields.requires, ...deps.requires],
-      provides: [...fields.provides, ...deps.provides],
-      conflicts: fields.conflicts,
-      obsoletes: fields.obsoletes,
-      recommends: fields.recommends,
+      requires: [...expand(fields.requires), ...deps.requires],
+      provides: [...expand(fields.provides), ...deps.provides],
+      conflicts: expand(fields.conflicts),
+      obsoletes: expand(fields.obsoletes),
+      recommends: expand(fields.recommends),
       files,
       scripts: e.scripts,
       compression: 'zstd',

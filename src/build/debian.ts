@@ -203,10 +203,14 @@ export async function fetchDebs(pins: Map<string, LockEntry>, options: FetchOpti
   const tmp = await mkdtemp(join(options.cacheDir, 'debs', '.dl-'));
   try {
     options.log?.(`downloading ${missing.length} Debian package${missing.length > 1 ? 's' : ''}`);
-    const res = await run('apt-get', ['download', '-q', ...missing.map(([n, e]) => `${n}=${e.version}`)], {
-      cwd: tmp,
-      allowFailure: true,
-    });
+    const download = () => run('apt-get', ['download', '-q', ...missing.map(([n, e]) => `${n}=${e.version}`)], { cwd: tmp, allowFailure: true });
+    let res = await download();
+    if (res.status !== 0 && /was not found|Unable to locate/.test(res.stderr.toString())) {
+      // The lists may predate the pins (a fresh machine's image): refresh them once.
+      options.log?.('refreshing apt lists (apt-get update)');
+      await run('apt-get', ['update', '-qq'], { allowFailure: true });
+      res = await download();
+    }
     if (res.status !== 0) {
       const err = res.stderr.toString();
       const gone = /Version '([^']+)' for '([^']+)' was not found/.exec(err) ?? /Unable to locate package ([^\s]+)/.exec(err);

@@ -18,7 +18,12 @@ const ABS_PATH = /^\/[^\0]*$/;
 const MODE = /^0?[0-7]{3,4}$/;
 
 const name = z.string().regex(NAME, 'a package name: letters, digits and . _ + -');
-const dep = z.string().min(1).refine((s) => !/[\n\r]/.test(s), 'one dependency per line');
+/** `%{name}`, `%{version}`, `%{release}` and `%{evr}` expand to the recipe's, as in a spec file. */
+const dep = z
+  .string()
+  .min(1)
+  .refine((s) => !/[\n\r]/.test(s), 'one dependency per line')
+  .refine((s) => !/%(?!\{(name|version|release|evr)\})/.test(s), 'only the macros %{name}, %{version}, %{release} and %{evr} are known');
 const absPath = z.string().regex(ABS_PATH, 'an absolute path');
 const pathGlobs = z.array(absPath);
 
@@ -72,6 +77,8 @@ const subpackage = z.strictObject({
   name,
   /** Paths (globs) moved out of the main package into this one. */
   files: pathGlobs.min(1),
+  /** Default: the recipe's. */
+  license: z.string().min(1).optional(),
   ...packageFields,
 });
 
@@ -106,6 +113,8 @@ export const recipeSchema = z.strictObject({
     .default({ docs: true, man: true, locales: true, drop: [], keep: [] }),
   /** Symlinks to add (path → target), e.g. what Debian's alternatives would have made. */
   symlinks: z.record(absPath, z.string().min(1)).default({}),
+  /** Files installed a second time at another path (to → from), e.g. an EFI image into the ESP. */
+  copies: z.record(absPath, absPath).default({}),
   /** Empty directories to own, e.g. state directories a maintainer script would have made. */
   dirs: z.array(absPath).default([]),
   /** Mode/owner overrides per path (globs). */

@@ -66,8 +66,10 @@ export interface OpenOptions {
 export async function openAlterSession(args: TdnfArgs, opts: OpenOptions = {}): Promise<AlterSession> {
   const cfg = await configFromArgs(args);
   const root = cfg.installroot;
+  // The host's lock, as C tdnf takes it whatever --installroot says: inside a fresh root,
+  // /var/run must stay free for the filesystem package's /var/run -> ../run link.
   let lock: InstanceLock | undefined = await acquireInstanceLock({
-    file: join(root, INSTANCE_LOCK_FILE),
+    file: INSTANCE_LOCK_FILE,
     onWait: (m) => opts.io?.stderr(`${m}\n`),
   });
   try {
