@@ -122,17 +122,34 @@ async function hashTree(dir: string, h: ReturnType<typeof createHash>): Promise<
   }
 }
 
+let newestSourceMemo: Promise<number> | undefined;
+function newestSource(projectRoot: string): Promise<number> {
+  const walk = async (dir: string): Promise<number> => {
+    let t = 0;
+    for (const e of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
+      const p = join(dir, e.name);
+      t = Math.max(t, e.isDirectory() ? await walk(p) : (await stat(p)).mtimeMs);
+    }
+    return t;
+  };
+  newestSourceMemo ??= walk(join(projectRoot, 'src'));
+  return newestSourceMemo;
+}
+
 async function recipeHash(r: Recipe, pins: LockEntry[], common: string, deps: string[], projectRoot: string): Promise<string> {
   const h = createHash('sha256');
   h.update(common);
   await hashTree(r.dir, h);
   for (const p of pins) h.update(`${p.sha256}\0`);
   for (const p of r.project) {
-    try {
-      h.update(await readFile(join(projectRoot, p.from)));
-    } catch {
-      throw new PhotonError('E_RECIPE', `project: ${p.from} does not exist (run npm run build first?)`, { file: r.file });
+    const file = join(projectRoot, p.from);
+    const st = await stat(file).catch(() => undefined);
+    if (!st) throw new PhotonError('E_RECIPE', `project: ${p.from} does not exist (run npm run build first)`, { file: r.file });
+    // A bundle older than the sources it is made from would ship stale code without a word.
+    if (p.from.startsWith('dist/') && st.mtimeMs < (await newestSource(projectRoot))) {
+      throw new PhotonError('E_RECIPE', `project: ${p.from} is older than src/ (run npm run build first)`, { file: r.file });
     }
+    h.update(await readFile(file));
   }
   for (const d of deps) h.update(`${d}\0`);
   return h.digest('hex').slice(0, 32);
@@ -182,11 +199,15 @@ class WorkerPool {
 
   constructor(size: number) {
     const self = import.meta.url;
-    // Under tsx the sources run as they are; in the bundle the worker is its own file beside it.
-    const url = self.endsWith('.ts') ? new URL('./worker.ts', self) : new URL('./build-worker.mjs', self);
-    const execArgv = self.endsWith('.ts') ? [...process.execArgv, '--import', 'tsx'] : process.execArgv;
     for (let i = 0; i < size; i++) {
-      const w = new Worker(url, { execArgv });
+      // In the bundle the worker is its own file beside it. From sources, a worker thread does
+      // not inherit tsx's loader, so a small bootstrap registers it before loading worker.ts.
+      const w = self.endsWith('.ts')
+        ? new Worker(
+            `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((m) => { m.register(); return import(${JSON.stringify(new URL('./worker.ts', self).href)}); });`,
+            { eval: true },
+          )
+        : new Worker(new URL('./build-worker.mjs', self));
       w.unref();
       this.all.push(w);
       this.idle.push(w);

@@ -215,6 +215,8 @@ export function applyAttrs(tree: Tree, recipe: Recipe): void {
       if (a.group) node.group = a.group;
     }
     if (!hit) throw new PhotonError('E_RECIPE', `attrs: '${glob}' matches no file of the package`, { file: recipe.file });
+    const unowned = [...tree.values()].find((n) => match(n.path) && n.type === 'dir' && SYSTEM_DIRS.has(n.path) && !recipe.dirs.includes(n.path));
+    if (unowned) throw new PhotonError('E_RECIPE', `attrs: ${unowned.path} is a well-known directory this package does not own (list it in dirs)`, { file: recipe.file });
   }
 }
 

@@ -95,6 +95,14 @@ export function declaredEffects(e: DeclaredEffects): { files: GeneratedFiles[]; 
   }
 
   const scripts: Partial<Record<ScriptName, ScriptSpec>> = {};
+  // `%post -p /usr/sbin/ldconfig` when ldconfig is all there is to do: no shell needed, so a
+  // library installed before bash's own libraries (glibc, ncurses) runs its scriptlet fine.
+  for (const name of ['post', 'postun'] as const) {
+    if (e.ldconfig && parts[name].length === 1 && e.scripts[name] === undefined) {
+      parts[name] = [];
+      scripts[name] = { body: '', interpreter: '/usr/sbin/ldconfig' };
+    }
+  }
   for (const name of Object.keys(parts) as ScriptName[]) {
     const own = body(e.scripts[name]);
     if (own?.interpreter && own.interpreter !== '/bin/sh') {

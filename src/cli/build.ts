@@ -51,8 +51,9 @@ export async function main(argv: string[]): Promise<number> {
   const count = (s: string) => summary.outcomes.filter((o) => o.status === s).length;
   const failed = summary.outcomes.filter((o) => o.status === 'failed');
   for (const f of failed) process.stderr.write(`photon build: ${f.recipe}: ${f.error}\n`);
-  for (const u of summary.unmet.slice(0, 50)) process.stderr.write(`photon build: not closed: ${u.pkg} requires ${u.requirement}\n`);
-  if (summary.unmet.length > 50) process.stderr.write(`photon build: … and ${summary.unmet.length - 50} more unmet requirements\n`);
+  const unmet = [...new Set(summary.unmet.map((u) => `${u.pkg} requires ${u.requirement}`))];
+  for (const u of unmet.slice(0, 50)) process.stderr.write(`photon build: not closed: ${u}\n`);
+  if (unmet.length > 50) process.stderr.write(`photon build: … and ${unmet.length - 50} more unmet requirements\n`);
   process.stdout.write(
     `built ${count('built')}, reused ${count('reused')}, failed ${count('failed')}; ` +
       `${summary.packages} packages, ${mib(summary.totalSize)} in the stage; ${summary.seconds.toFixed(1)} s` +
