@@ -198,9 +198,9 @@ test('YAML and JSON kickstarts give the same result; POI YAML 1.1 booleans and !
     [
       [1, 'bios', undefined, 1, 4, false],
       [2, 'esp', '/boot/efi', 5, 100, false],
-      [3, 'linux', '/', 1 + 4 + 100 + 128 + 51, 1024 - 2 - 4 - 100 - 128 - 51, true],
-      [4, 'linux', '/boot', 105, 128, false],
-      [5, 'swap', undefined, 233, 51, false],
+      [3, 'linux', '/boot', 105, 128, false],
+      [4, 'swap', undefined, 233, 51, false],
+      [5, 'linux', '/', 1 + 4 + 100 + 128 + 51, 1024 - 2 - 4 - 100 - 128 - 51, true],
     ],
   );
   const p = await loadKickstart(join(dir, 'ks.yaml'), { params: { host: 'other' } });
@@ -309,7 +309,7 @@ test('impossible layouts are errors naming the key', () => {
   assert.match(errorOf({ partitions: [{ mountpoint: '/', size: 0 }, { mountpoint: '/boot/efi', size: 50, filesystem: 'ext4' }] }), /^partitions\.1\.filesystem: \/boot\/efi must be vfat/);
   assert.match(errorOf({ partitions: [{ mountpoint: '/', size: 1000 }, { mountpoint: '/var', size: 1000 }] }), /^partitions: 2104 MiB of partitions \(with the 4 MiB BIOS boot partition and the 100 MiB ESP\) and 2 MiB for the partition table do not fit disks\.default\.size \(2048 MiB\)/);
   assert.match(errorOf({ partitions: [{ mountpoint: '/', size: 0 }, { mountpoint: '/var', size: 1942 }] }), /^partitions: .*at least 1 MiB for the size 0 partition/);
-  assert.equal(parse({ partitions: [{ mountpoint: '/', size: 0 }, { mountpoint: '/var', size: 1941 }] }).layout.partitions[2]!.sizeBytes, MiB);
+  assert.equal(parse({ partitions: [{ mountpoint: '/', size: 0 }, { mountpoint: '/var', size: 1941 }] }).layout.partitions[3]!.sizeBytes, MiB);
   assert.match(errorOf({ partitions: [{ mountpoint: '/', size: 0 }, { mountpoint: '/var', size: 0 }] }), /^partitions\.1\.size: partitions\.0 already takes the rest/);
   assert.match(errorOf({ partitions: [{ mountpoint: '/', size: 10, sizepercent: 5 }] }), /^partitions\.0\.sizepercent: only one of/);
   assert.match(errorOf({ partitions: [{ mountpoint: '/' }] }), /^partitions\.0: needs 'size'/);
@@ -335,8 +335,8 @@ test('impossible layouts are errors naming the key', () => {
 test('msdos (bios only) has no BIOS boot partition; types give MBR bytes; a kickstart ESP and dps are used', () => {
   const mbr = parse({ partition_type: 'msdos', bootmode: 'bios', partitions: [{ mountpoint: '/', size: 0 }, { size: 64, filesystem: 'swap' }] });
   assert.deepEqual(mbr.layout.partitions.map((p) => [p.type, p.mbrType, p.startBytes / MiB, p.sizeBytes / MiB]), [
-    ['linux', 0x83, 65, 2048 - 1 - 64],
     ['swap', 0x82, 1, 64],
+    ['linux', 0x83, 65, 2048 - 1 - 64],
   ]);
   const own = parse({ bootmode: 'efi', partitions: [{ mountpoint: '/boot/efi', size: 30, filesystem: 'vfat', type: '0c01', label: 'EFI' }, { mountpoint: '/', size: 0 }] });
   assert.deepEqual(own.layout.partitions.map((p) => [p.type, p.sizeBytes / MiB, p.gptType, p.label]), [
@@ -346,9 +346,9 @@ test('msdos (bios only) has no BIOS boot partition; types give MBR bytes; a kick
   const dps = parse({ dps: true, bootmode: 'efi', partitions: [{ mountpoint: '/', size: 0 }, { mountpoint: '/home', size: 10 }, { mountpoint: '/opt', size: 10 }] });
   assert.deepEqual(dps.layout.partitions.map((p) => p.gptType), [
     'C12A7328-F81F-11D2-BA4B-00A0C93EC93B',
-    '4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709',
     '933AC7E1-2EB4-4F13-B844-0E14E2AEF915',
     '0FC63DAF-8483-4772-8E79-3D69D8477DE4',
+    '4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709',
   ]);
   assert.deepEqual(parse({ partitions: [{ mountpoint: '/', size: 0, fs_options: ['nodev', 'noexec,nosuid'], mkfs_options: '-O ^has_journal -m 1' }] }).partitions[0], {
     mountpoint: '/', size: 0, filesystem: 'ext4', fs_options: ['nodev', 'noexec', 'nosuid'], mkfs_options: ['-O', '^has_journal', '-m', '1'], mount_by: 'partuuid',
@@ -356,6 +356,7 @@ test('msdos (bios only) has no BIOS boot partition; types give MBR bytes; a kick
 });
 
 test('the layout is where sgdisk puts the partitions for the same request (POI partitions with sgdisk)', async () => {
+  // POI numbers the size 0 partition in kickstart order; ours by position (see LayoutPartition.number)
   const ks = parse({
     disks: { default: { filename: 'a.raw', size: 256 } },
     partitions: [
@@ -370,8 +371,8 @@ test('the layout is where sgdisk puts the partitions for the same request (POI p
   await writeFile(img, '');
   await truncate(img, ks.layout.diskBytes);
   const args: string[] = [];
-  const sorted = [...ks.layout.partitions].sort((a, b) => Number(a.extensible) - Number(b.extensible));
-  for (const p of sorted) {
+  assert.deepEqual(ks.layout.partitions.map((p) => p.mountpoint ?? p.type), ['bios', '/boot/efi', '/boot', '/root', 'swap', '/']);
+  for (const p of ks.layout.partitions) {
     const code = Object.entries(PARTITION_TYPE_CODES).find(([, g]) => g === p.gptType)![0];
     args.push(p.extensible ? `-n${p.number}` : `-n${p.number}::+${p.sizeBytes / MiB}M`, `-t${p.number}:${code}`);
   }
@@ -536,10 +537,10 @@ network:
   assert.deepEqual(ks.network!.ethernets.id0!.nameservers.addresses, ['9.9.9.9']);
   assert.equal(ks.postinstall[0], 'sed -i "s/\\(^PermitRootLogin\\)[ ]*no$/\\1 yes/g" /etc/ssh/sshd_config');
   assert.deepEqual(ks.layout.partitions.filter((p) => p.ksIndex !== null).map((p) => [p.mountpoint ?? p.type, p.sizeBytes / MiB]), [
-    ['/', ks.layout.partitions.find((p) => p.mountpoint === '/')!.sizeBytes / MiB],
     ['/boot', 128],
     ['/root', 102],
     ['swap', 102],
+    ['/', 2048 - 2 - 4 - 100 - 128 - 102 - 102],
   ]);
   assert.equal((await loadKickstart(join(dir, 'minimal_ks.yaml'), { params: { photon_repo_url: 'file:///srv/repo' } })).repos.photon!.baseurl![0], 'file:///srv/repo');
 });

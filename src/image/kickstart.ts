@@ -19,7 +19,8 @@
  * - a plain-text password is hashed here with SHA-512 crypt (POI: Python's crypt.crypt, which
  *   picks the same method), with a salt derived from `seed` when one is given;
  * - the generated hostname is `photon-` and 12 zero-padded hex digits (POI pads with spaces,
- *   which is not a valid hostname);
+ *   which is not a valid hostname); without `hostname`, `network.hostname` is used (POI writes
+ *   it, then overwrites it with the generated one);
  * - the default ESP is 100 MiB, not POI's 10 MiB: ours holds the kernel and initramfs
  *   (systemd-boot), POI's only GRUB's stub;
  * - with `partition_type: msdos` (BIOS only) no BIOS boot partition is added: GRUB embeds its
@@ -338,7 +339,12 @@ export interface PlatformSettings {
 }
 
 export interface LayoutPartition {
-  /** 1-based index in the partition table (POI's order: BIOS boot, ESP, then the kickstart's). */
+  /**
+   * 1-based index in the partition table, in disk order: BIOS boot, ESP, the kickstart's in order,
+   * and its `size: 0` partition last. POI places that one last too but numbers it in kickstart
+   * order; numbering by position keeps every number-ordered writer (src/formats/gpt.ts) on the
+   * same offsets, and fstab and root= name partitions by PARTUUID anyway.
+   */
   number: number;
   type: 'esp' | 'bios' | 'linux' | 'swap';
   /** null for the BIOS boot partition (no filesystem). */
@@ -355,7 +361,7 @@ export interface LayoutPartition {
   gptType: string;
   /** MBR partition type byte (for msdos tables). */
   mbrType: number;
-  /** True for the kickstart's `size: 0` partition, placed last on the disk whatever its number (as POI/sgdisk do). */
+  /** True for the kickstart's `size: 0` partition (the last one, so it can grow with the disk). */
   extensible: boolean;
   /** Index in ks.partitions, or null for a partition the bootmode added. */
   ksIndex: number | null;
@@ -364,7 +370,7 @@ export interface LayoutPartition {
 export interface DiskLayout {
   table: PartitionTableType;
   diskBytes: number;
-  /** In table order (by `number`); offsets grow with `number` except for the extensible partition. */
+  /** In disk order (by `number`). */
   partitions: LayoutPartition[];
 }
 
@@ -451,10 +457,7 @@ function describeIssue(error: z.ZodError): string {
     const where = i.path.length ? `${keyPath(i.path)}.` : '';
     return `${where}${i.keys[0]}: unknown key${i.keys.length > 1 ? ` (also: ${i.keys.slice(1).join(', ')})` : ''}`;
   }
-  if (i.code === 'invalid_union' && 'errors' in i && i.errors.length) {
-    // a union's own message (set above) says what is wanted; zod's nested ones say less
-    return `${keyPath(i.path)}: ${i.message}`;
-  }
+  // unions carry their own message (set in the schema): zod's nested ones say less
   return `${keyPath(i.path)}: ${i.message}`;
 }
 
@@ -626,17 +629,14 @@ export function resolveLayout(ks: Pick<Kickstart, 'file' | 'bootmode' | 'partiti
   }
   if (rest >= 0) sizes[rest] = diskMiB - overhead - fixed;
 
-  // table order = entries order; the extensible partition is created last (sgdisk -nN with default bounds)
-  const starts: number[] = new Array<number>(entries.length).fill(0);
+  // the extensible partition goes last, as POI's sgdisk call creates it (-nN with default bounds, after the others)
+  const order = entries.map((_, i) => i).filter((i) => i !== rest);
+  if (rest >= 0) order.push(rest);
   let at = TABLE_HEAD_MIB;
-  entries.forEach((_, i) => {
-    if (i === rest) return;
-    starts[i] = at;
+  const partitions = order.map((i, k): LayoutPartition => {
+    const e = entries[i]!;
+    const start = at;
     at += sizes[i]!;
-  });
-  if (rest >= 0) starts[rest] = at;
-
-  const partitions = entries.map((e, i): LayoutPartition => {
     const kind = partKind(e.p);
     let code: TypeCode | undefined;
     if (e.p.type !== undefined) {
@@ -652,13 +652,13 @@ export function resolveLayout(ks: Pick<Kickstart, 'file' | 'bootmode' | 'partiti
       code = typeFromCode(dps ?? { esp: 'ef00', bios: 'ef02', swap: '8200', linux: '8300' }[kind]);
     }
     const out: LayoutPartition = {
-      number: i + 1,
+      number: k + 1,
       type: kind,
       filesystem: e.p.filesystem === 'bios' ? null : e.p.filesystem,
       fs_options: e.p.fs_options,
       mkfs_options: e.p.mkfs_options,
       mount_by: e.p.mount_by,
-      startBytes: starts[i]! * MiB,
+      startBytes: start * MiB,
       sizeBytes: sizes[i]! * MiB,
       gptType: code!.guid,
       mbrType: code!.mbr,
