@@ -1,0 +1,275 @@
+/**
+ * Stream-optimized VMDK (VMware Virtual Disk Format 5.0, "streamOptimized" monolithic sparse
+ * extent), the disk inside an OVA. It is written front to back in one pass, which is what makes
+ * it streamable: grains first, their tables at the end, the real header as a footer.
+ *
+ *   sector 0           header (gdOffset = GD_AT_END: "see the footer")
+ *   sector 1…          embedded descriptor (text), zero-padded to `overHead` sectors
+ *   …                  for each grain (64 KiB of the disk) that is not all zeros, in disk order:
+ *                        grain marker: u64 LBA of the grain, u32 compressed size, then the
+ *                        zlib (RFC 1950) stream, padded to a sector
+ *   …                  for each grain table that has a grain: a metadata marker sector
+ *                      (u64 sectors that follow = 4, u32 0, u32 type 1) then the table:
+ *                      512 u32 sector offsets of grain markers, 0 = not present (reads as zeros)
+ *   …                  grain directory marker (type 2), the directory: u32 sector offset of each
+ *                      grain table, 0 for a table with no grains
+ *   …                  footer marker (type 3, 1 sector follows), footer = the header with gdOffset
+ *   last sector        end-of-stream marker: a zero sector
+ *
+ * Header (little-endian): 0 "KDMV", 4 version 3, 8 flags (bit 0 valid newline test, bit 16
+ * compressed grains, bit 17 markers), 12 capacity (sectors), 20 grain size (sectors), 28
+ * descriptor offset, 36 descriptor size, 44 entries per grain table, 48 redundant GD offset, 56
+ * GD offset, 64 overhead (sectors before the first grain), 72 unclean shutdown, 73–76 the newline
+ * test bytes "\n", " ", "\r", "\n", 77 compression algorithm (1 = deflate).
+ *
+ * Grains compress independently, so they are deflated on libuv's thread pool, several at once,
+ * and written in order as they finish: the 1 GiB disk of a typical image takes a few seconds
+ * where `qemu-img convert -O vmdk -o subformat=streamOptimized` (one thread, level 6) takes ~20.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { type FileHandle, mkdir, open, rename, rm } from 'node:fs/promises';
+import { basename, dirname } from 'node:path';
+import { deflate } from 'node:zlib';
+import { PhotonError, withFile } from '../util/errors.ts';
+import { tempPathFor } from '../util/fs.ts';
+
+const SECTOR = 512;
+const GRAIN_SECTORS = 128;
+const GRAIN = GRAIN_SECTORS * SECTOR;
+const GTES_PER_GT = 512;
+const GT_SECTORS = (GTES_PER_GT * 4) / SECTOR;
+/** Sectors before the first grain: the header, the descriptor, zeros. VMware's own writers use 128. */
+const OVERHEAD = 128;
+const GD_AT_END = 0xffffffffffffffffn;
+const FLAGS = 1 | (1 << 16) | (1 << 17);
+const MARKER_GT = 1;
+const MARKER_GD = 2;
+const MARKER_FOOTER = 3;
+/** The disk is read this much at a time (16 grains). */
+const READ_CHUNK = 16 * GRAIN;
+const ZERO_GRAIN = Buffer.alloc(GRAIN);
+
+export type VmdkAdapter = 'ide' | 'buslogic' | 'lsilogic' | 'legacyESX';
+
+export interface VmdkOptions {
+  /** zlib level, 1–9 (default 1: on disk images it is within ~10% of level 6 in size, 3–4× faster). */
+  level?: number;
+  /** ddb.adapterType; the OVF's controller is what vSphere uses, this is a hint (default lsilogic). */
+  adapterType?: VmdkAdapter;
+  /** Grains being compressed at once (default 16; the thread pool has 4 threads unless UV_THREADPOOL_SIZE says more). */
+  parallel?: number;
+  /** The descriptor's content id (8 hex digits); random when absent. */
+  cid?: string;
+}
+
+export interface VmdkResult {
+  /** Bytes of the .vmdk file. */
+  size: number;
+  /** SHA-256 of the .vmdk file, hex: the OVA manifest needs it and this saves reading it again. */
+  sha256: string;
+  /** The disk's size in bytes. */
+  capacity: number;
+  /** Bytes of the disk in grains that are not all zeros: OVF's populatedSize. */
+  populated: number;
+}
+
+function header(capacitySectors: number, descriptorSectors: number, gdOffset: bigint): Buffer {
+  const h = Buffer.alloc(SECTOR);
+  h.write('KDMV', 0, 'latin1');
+  h.writeUInt32LE(3, 4);
+  h.writeUInt32LE(FLAGS, 8);
+  h.writeBigUInt64LE(BigInt(capacitySectors), 12);
+  h.writeBigUInt64LE(BigInt(GRAIN_SECTORS), 20);
+  h.writeBigUInt64LE(1n, 28);
+  h.writeBigUInt64LE(BigInt(descriptorSectors), 36);
+  h.writeUInt32LE(GTES_PER_GT, 44);
+  h.writeBigUInt64LE(0n, 48);
+  h.writeBigUInt64LE(gdOffset, 56);
+  h.writeBigUInt64LE(BigInt(OVERHEAD), 64);
+  h[72] = 0;
+  h.write('\n \r\n', 73, 'latin1');
+  h.writeUInt16LE(1, 77);
+  return h;
+}
+
+function metadataMarker(sectors: number, type: number): Buffer {
+  const m = Buffer.alloc(SECTOR);
+  m.writeBigUInt64LE(BigInt(sectors), 0);
+  m.writeUInt32LE(0, 8);
+  m.writeUInt32LE(type, 12);
+  return m;
+}
+
+/** The embedded descriptor: what VMware's tools write for a monolithic stream-optimized disk. */
+export function vmdkDescriptor(capacitySectors: number, fileName: string, opts: { cid: string; adapterType: VmdkAdapter }): string {
+  // BIOS geometry as VMware reports it: 16 heads for IDE, 255 for SCSI; cylinders capped at 65535.
+  const heads = opts.adapterType === 'ide' ? 16 : 255;
+  const cylinders = Math.min(65535, Math.floor(capacitySectors / (heads * 63)));
+  return [
+    '# Disk DescriptorFile',
+    'version=1',
+    'encoding="UTF-8"',
+    `CID=${opts.cid}`,
+    'parentCID=ffffffff',
+    'createType="streamOptimized"',
+    '',
+    '# Extent description',
+    `RW ${capacitySectors} SPARSE "${fileName.replace(/"/g, '')}"`,
+    '',
+    '# The Disk Data Base',
+    '#DDB',
+    '',
+    `ddb.adapterType = "${opts.adapterType}"`,
+    `ddb.geometry.cylinders = "${cylinders}"`,
+    `ddb.geometry.heads = "${heads}"`,
+    'ddb.geometry.sectors = "63"',
+    `ddb.longContentID = "${randomBytes(16).toString('hex')}"`,
+    // open-vm-tools, managed by the guest: vSphere does not offer to install VMware Tools.
+    'ddb.toolsInstallType = "4"',
+    'ddb.toolsVersion = "2147483647"',
+    'ddb.virtualHWVersion = "4"',
+    '',
+  ].join('\n');
+}
+
+function deflateGrain(data: Buffer, level: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => deflate(data, { level }, (err, out) => (err ? reject(err) : resolve(out))));
+}
+
+/** Sequential output with a running SHA-256; small pieces are gathered into one write. */
+class Out {
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  private readonly hash = createHash('sha256');
+  /** Bytes handed to write(), written or not. */
+  offset = 0;
+
+  constructor(private readonly fh: FileHandle) {}
+
+  async write(b: Buffer): Promise<void> {
+    this.pending.push(b);
+    this.pendingBytes += b.length;
+    this.offset += b.length;
+    if (this.pendingBytes >= 4 * 1024 * 1024) await this.flush();
+  }
+
+  async flush(): Promise<void> {
+    if (!this.pendingBytes) return;
+    const bufs = this.pending;
+    this.pending = [];
+    this.pendingBytes = 0;
+    for (const b of bufs) this.hash.update(b);
+    await this.fh.writev(bufs);
+  }
+
+  digest(): string {
+    return this.hash.digest('hex');
+  }
+}
+
+/**
+ * Writes the raw disk at `rawPath` as a stream-optimized VMDK at `outPath`, atomically, reading
+ * the raw disk in 1 MiB pieces (never all of it in memory). Grains of zeros are left out.
+ */
+export async function writeStreamOptimizedVmdk(rawPath: string, outPath: string, opts: VmdkOptions = {}): Promise<VmdkResult> {
+  const level = opts.level ?? 1;
+  if (!Number.isInteger(level) || level < 1 || level > 9) throw new PhotonError('E_VMDK', `compression level ${level} is not 1–9`);
+  const parallel = Math.max(1, opts.parallel ?? 16);
+  const cid = opts.cid ?? randomBytes(4).toString('hex');
+  if (!/^[0-9a-f]{8}$/.test(cid)) throw new PhotonError('E_VMDK', `content id ${JSON.stringify(cid)} is not 8 lower-case hex digits`);
+
+  const raw = await open(rawPath, 'r').catch((e: unknown) => {
+    throw withFile(e, rawPath);
+  });
+  await mkdir(dirname(outPath), { recursive: true });
+  const tmp = tempPathFor(outPath);
+  try {
+    const { size: rawSize } = await raw.stat();
+    if (rawSize === 0 || rawSize % SECTOR) throw new PhotonError('E_VMDK', `raw disk of ${rawSize} bytes is not a positive multiple of ${SECTOR} bytes`, { file: rawPath });
+    const capacity = rawSize / SECTOR;
+    const grains = Math.ceil(capacity / GRAIN_SECTORS);
+    const tables = Math.ceil(grains / GTES_PER_GT);
+    const gdSectors = Math.ceil((tables * 4) / SECTOR);
+    const descriptor = Buffer.from(vmdkDescriptor(capacity, basename(outPath), { cid, adapterType: opts.adapterType ?? 'lsilogic' }), 'utf8');
+    const descriptorSectors = Math.ceil(descriptor.length / SECTOR);
+    if (1 + descriptorSectors > OVERHEAD) throw new PhotonError('E_VMDK', 'descriptor too long');
+
+    const fh = await open(tmp, 'w', 0o644);
+    try {
+      const out = new Out(fh);
+      const head = Buffer.alloc(OVERHEAD * SECTOR);
+      header(capacity, descriptorSectors, GD_AT_END).copy(head, 0);
+      descriptor.copy(head, SECTOR);
+      await out.write(head);
+
+      // gt[i]: the sector of grain i's marker, 0 when the grain is not stored.
+      const gt = new Uint32Array(tables * GTES_PER_GT);
+      let populated = 0;
+      const inflight: Array<{ grain: number; data: Promise<Buffer> }> = [];
+      const emit = async (): Promise<void> => {
+        const { grain, data } = inflight.shift()!;
+        const z = await data;
+        const sector = out.offset / SECTOR;
+        if (sector > 0xffffffff) throw new PhotonError('E_VMDK', 'VMDK larger than 2 TiB');
+        gt[grain] = sector;
+        const marker = Buffer.alloc(12);
+        marker.writeBigUInt64LE(BigInt(grain * GRAIN_SECTORS), 0);
+        marker.writeUInt32LE(z.length, 8);
+        await out.write(marker);
+        await out.write(z);
+        const pad = (SECTOR - ((12 + z.length) % SECTOR)) % SECTOR;
+        if (pad) await out.write(Buffer.alloc(pad));
+      };
+
+      for (let pos = 0; pos < rawSize; pos += READ_CHUNK) {
+        const want = Math.min(READ_CHUNK, rawSize - pos);
+        // A fresh buffer per read: grains of it are still being compressed while we read on.
+        const buf = Buffer.allocUnsafe(Math.ceil(want / GRAIN) * GRAIN);
+        const { bytesRead } = await raw.read(buf, 0, want, pos);
+        if (bytesRead !== want) throw new PhotonError('E_IO', `short read at offset ${pos}`, { file: rawPath });
+        // The last grain of a disk that is not a whole number of grains is padded with zeros.
+        buf.fill(0, want);
+        for (let at = 0; at < buf.length; at += GRAIN) {
+          if (buf.compare(ZERO_GRAIN, 0, GRAIN, at, at + GRAIN) === 0) continue;
+          populated += GRAIN;
+          const data = deflateGrain(buf.subarray(at, at + GRAIN), level);
+          // Rejections are awaited in emit(); until then, keep Node from calling them unhandled.
+          data.catch(() => undefined);
+          inflight.push({ grain: (pos + at) / GRAIN, data });
+          if (inflight.length >= parallel) await emit();
+        }
+      }
+      while (inflight.length) await emit();
+
+      const gd = Buffer.alloc(gdSectors * SECTOR);
+      for (let t = 0; t < tables; t++) {
+        const entries = gt.subarray(t * GTES_PER_GT, (t + 1) * GTES_PER_GT);
+        if (!entries.some((e) => e !== 0)) continue;
+        await out.write(metadataMarker(GT_SECTORS, MARKER_GT));
+        gd.writeUInt32LE(out.offset / SECTOR, t * 4);
+        // Tables are little-endian on disk, Uint32Array is host-endian: every host we run on is little-endian.
+        await out.write(Buffer.from(entries.buffer, entries.byteOffset, entries.byteLength));
+      }
+      await out.write(metadataMarker(gdSectors, MARKER_GD));
+      const gdOffset = out.offset / SECTOR;
+      await out.write(gd);
+      await out.write(metadataMarker(1, MARKER_FOOTER));
+      await out.write(header(capacity, descriptorSectors, BigInt(gdOffset)));
+      await out.write(Buffer.alloc(SECTOR)); // end of stream
+      await out.flush();
+      await fh.sync();
+      const result: VmdkResult = { size: out.offset, sha256: out.digest(), capacity: rawSize, populated };
+      await fh.close();
+      await rename(tmp, outPath);
+      return result;
+    } catch (e) {
+      await fh.close().catch(() => undefined);
+      throw e;
+    }
+  } catch (e) {
+    await rm(tmp, { force: true });
+    throw e;
+  } finally {
+    await raw.close();
+  }
+}
