@@ -1,12 +1,14 @@
 // Bundles each CLI into one file for Node 18 (Debian 12's nodejs), the runtime inside images.
 // The WebAssembly modules (sqlite, zstd) travel beside the bundle, where their loaders look.
 import { build } from 'esbuild';
-import { copyFileSync, mkdirSync } from 'node:fs';
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
 mkdirSync('dist', { recursive: true });
-await build({
+const result = await build({
+  // Which sources each bundle is made of: photon build refuses to package a bundle older than them.
+  metafile: true,
   entryPoints: {
     photon: 'src/cli/photon.ts',
     tdnf: 'src/cli/tdnf.ts',
@@ -35,3 +37,7 @@ await build({
 });
 copyFileSync(require.resolve('sql.js/dist/sql-wasm.wasm'), 'dist/sql-wasm.wasm');
 copyFileSync(require.resolve('@bokuweb/zstd-wasm').replace(/index\.node\.js$/, 'zstd.wasm'), 'dist/zstd.wasm');
+const inputs = Object.fromEntries(
+  Object.entries(result.metafile.outputs).map(([out, o]) => [out, Object.keys(o.inputs).filter((i) => !i.startsWith('node_modules/'))]),
+);
+writeFileSync('dist/inputs.json', JSON.stringify(inputs));

@@ -12,6 +12,7 @@ APT_PACKAGES=(
   python3-rpm                          # rpm's own tag numbers, checked against our table
   busybox-static                       # a static /bin/sh for chrooted scriptlets in test roots (tdnf transactions)
   binutils kmod                        # readelf/ar as test oracles; depmod for the kernel packages' module maps
+  gdisk openssl                        # sgdisk and openssl passwd: oracles for the image layout and password hashes
 )
 missing=()
 for p in "${APT_PACKAGES[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done

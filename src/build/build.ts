@@ -34,12 +34,16 @@ async function converterFingerprint(): Promise<string> {
     h.update(await readFile(join(dirname(self), 'build-worker.mjs')));
     return h.digest('hex');
   }
-  const src = join(dirname(self), '..');
-  for (const dir of ['build', 'rpm', 'formats', 'util']) {
-    for (const f of (await readdir(join(src, dir))).sort()) {
-      if (f.endsWith('.ts') && !f.endsWith('.test.ts')) h.update(await readFile(join(src, dir, f)));
-    }
-  }
+  // From sources: the modules worker.ts imports, followed through relative imports.
+  const seen = new Set<string>();
+  const visit = async (file: string) => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    const text = await readFile(file, 'utf8');
+    h.update(text);
+    for (const m of text.matchAll(/(?:from|import)\s*\(?\s*'(\.{1,2}\/[^']+\.ts)'/g)) await visit(resolve(dirname(file), m[1]!));
+  };
+  await visit(join(dirname(self), 'worker.ts'));
   return h.digest('hex');
 }
 
@@ -122,18 +126,12 @@ async function hashTree(dir: string, h: ReturnType<typeof createHash>): Promise<
   }
 }
 
-let newestSourceMemo: Promise<number> | undefined;
-function newestSource(projectRoot: string): Promise<number> {
-  const walk = async (dir: string): Promise<number> => {
-    let t = 0;
-    for (const e of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
-      const p = join(dir, e.name);
-      t = Math.max(t, e.isDirectory() ? await walk(p) : (await stat(p)).mtimeMs);
-    }
-    return t;
-  };
-  newestSourceMemo ??= walk(join(projectRoot, 'src'));
-  return newestSourceMemo;
+/** The newest mtime of the sources esbuild made `bundle` from (scripts/bundle.mjs records them). */
+async function newestInput(projectRoot: string, bundle: string): Promise<number> {
+  const inputs = JSON.parse(await readFile(join(projectRoot, 'dist', 'inputs.json'), 'utf8').catch(() => '{}')) as Record<string, string[]>;
+  let t = 0;
+  for (const f of inputs[bundle] ?? []) t = Math.max(t, (await stat(join(projectRoot, f)).catch(() => undefined))?.mtimeMs ?? 0);
+  return t;
 }
 
 async function recipeHash(r: Recipe, pins: LockEntry[], common: string, deps: string[], projectRoot: string): Promise<string> {
@@ -146,8 +144,8 @@ async function recipeHash(r: Recipe, pins: LockEntry[], common: string, deps: st
     const st = await stat(file).catch(() => undefined);
     if (!st) throw new PhotonError('E_RECIPE', `project: ${p.from} does not exist (run npm run build first)`, { file: r.file });
     // A bundle older than the sources it is made from would ship stale code without a word.
-    if (p.from.startsWith('dist/') && st.mtimeMs < (await newestSource(projectRoot))) {
-      throw new PhotonError('E_RECIPE', `project: ${p.from} is older than src/ (run npm run build first)`, { file: r.file });
+    if (p.from.startsWith('dist/') && st.mtimeMs < (await newestInput(projectRoot, p.from))) {
+      throw new PhotonError('E_RECIPE', `project: ${p.from} is older than its sources (run npm run build first)`, { file: r.file });
     }
     h.update(await readFile(file));
   }

@@ -1,0 +1,61 @@
+/**
+ * The whole package set, built once per machine state for the tests that need it (the
+ * distribution acceptance test, the image builder's boot tests): `photon build` of SPECS/ into
+ * a stage under the cache, with a test signing key. Test files run in parallel processes, so a
+ * directory lock makes the second wait for the first; after that, builds are cache hits.
+ */
+import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { type BuildSummary, build, defaultCacheDir } from '../../src/build/build.ts';
+import { processAlive, processStartTime } from '../../src/util/proc.ts';
+import { makeGpgKey } from './gpg.ts';
+
+export interface TestStage {
+  stage: string;
+  keyFile: string;
+  summary: BuildSummary;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function withLock<T>(lock: string, fn: () => Promise<T>): Promise<T> {
+  for (;;) {
+    try {
+      await mkdir(lock);
+      await writeFile(join(lock, 'pid'), `${process.pid} ${processStartTime(process.pid)}`);
+      break;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      const [pid, start] = (await readFile(join(lock, 'pid'), 'utf8').catch(() => '')).split(' ');
+      // A lock left by a test run that was killed is taken over.
+      if (pid && start !== undefined && !processAlive(Number(pid), start)) await rm(lock, { recursive: true, force: true });
+      else await sleep(500);
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    await rm(lock, { recursive: true, force: true });
+  }
+}
+
+export async function testStage(): Promise<TestStage> {
+  const base = join(defaultCacheDir(), 'test-stage');
+  await mkdir(base, { recursive: true });
+  return withLock(join(base, '.lock'), async () => {
+    const keyDir = join(base, 'key');
+    let keyFile = join(keyDir, 'build.sec.asc');
+    if (!(await stat(keyFile).then(() => true, () => false))) {
+      await rm(keyDir, { recursive: true, force: true });
+      await mkdir(keyDir, { recursive: true });
+      keyFile = (await makeGpgKey(keyDir, 'build')).secretFile;
+    }
+    const stage = join(base, 'stage');
+    const summary = await build({ specsDir: 'SPECS', stageDir: stage, projectRoot: process.cwd(), keyFile, log: (l) => process.stderr.write(`# ${l}\n`) });
+    if (!summary.published) {
+      const why = [...summary.outcomes.filter((o) => o.error).map((o) => `${o.recipe}: ${o.error}`), ...summary.unmet.map((u) => `${u.pkg} requires ${u.requirement}`)];
+      throw new Error(`photon build of SPECS failed:\n${why.join('\n')}`);
+    }
+    return { stage, keyFile, summary };
+  });
+}
