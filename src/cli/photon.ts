@@ -7,6 +7,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ main(arg
   createrepo: { summary: 'write RPM-md repository metadata for a directory of RPMs', load: () => import('./createrepo.ts') },
   build: { summary: 'build the package set under SPECS into a signed repository (stage/)', load: () => import('./build.ts') },
   repo: { summary: 'serve the built repository over HTTP (repo serve)', load: () => import('./repo.ts') },
+  image: { summary: 'build a bootable image from a kickstart (image build), boot one under QEMU (image run)', load: () => import('./image.ts') },
 };
 
 function usage(): string {
