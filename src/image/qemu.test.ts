@@ -284,7 +284,7 @@ test('photon image run: usage errors', async () => {
   assert.match(missing.stderr, /^photon image run: \/nonexistent\/x\.raw: /);
 });
 
-test('photon image run: boots, console on stdout, --persist writes the image, --timeout stops', { skip: noGuest, timeout: 3 * BOOT_MS }, async () => {
+test('photon image run: boots, console on stdout, --persist writes the image, a GCE tarball, --timeout stops', { skip: noGuest, timeout: 3 * BOOT_MS }, async () => {
   const dir = await tempDir('vm');
   try {
     const init = `#!/bin/busybox sh
@@ -295,7 +295,7 @@ mount -t devtmpfs devtmpfs /dev
 for m in ${moduleNames.join(' ')}; do insmod /lib/modules/$m.ko; done
 echo RUN-CLI-READY
 read line
-echo "GOT[$line]"
+echo "GOT[$line] MBR[$(dd if=/dev/vda bs=1 skip=510 count=2 2>/dev/null | xxd -p)]"
 [ "$line" = persist ] && echo persisted | dd of=/dev/vda conv=notrunc 2>/dev/null && sync && poweroff -f
 sleep 600
 `;
@@ -303,20 +303,28 @@ sleep 600
     await writeFile(join(dir, 'initrd.gz'), initrd!);
     const image = join(dir, 'disk.img');
     await writeFile(image, new Uint8Array(1 << 20));
-    const common = ['--firmware', 'bios', '--kernel', kernel!.kernel, '--initrd', join(dir, 'initrd.gz'), '--append', 'console=ttyS0 quiet panic=-1', '--memory', '256'];
+    const direct = ['--kernel', kernel!.kernel, '--initrd', join(dir, 'initrd.gz'), '--append', 'console=ttyS0 quiet panic=-1', '--memory', '256'];
 
-    const a = await runCli([image, ...common, '--persist', '--timeout', '60'], { after: /RUN-CLI-READY/, text: 'persist\n' });
+    const a = await runCli([image, '--firmware', 'bios', ...direct, '--persist', '--timeout', '60'], { after: /RUN-CLI-READY/, text: 'persist\n' });
     assert.equal(a.status, 0, a.stderr);
-    assert.match(a.stdout, /RUN-CLI-READY[\s\S]*GOT\[persist\]/);
+    assert.match(a.stdout, /RUN-CLI-READY[\s\S]*GOT\[persist\] MBR\[0000\]/);
     assert.match(a.stderr, /disk\.img \(BIOS, (TCG|KVM)\)/);
     assert.equal((await readFile(image)).subarray(0, 10).toString(), 'persisted\n');
 
+    // As GCE ships it: disk.raw in a GNU tar.gz; the MBR says BIOS.
+    const raw = join(dir, 'disk.raw');
+    await run('truncate', ['-s', '16M', raw]);
+    await run('sfdisk', ['-q', raw], { input: 'label: dos\ntype=83, bootable\n' });
+    const tgz = join(dir, 'gce.tar.gz');
+    await run('tar', ['--format=gnu', '-czf', tgz, '-C', dir, 'disk.raw']);
     const t0 = performance.now();
-    const b = await runCli([image, ...common, '--timeout', '20'], { after: /RUN-CLI-READY/, text: 'other\n' });
+    const b = await runCli([tgz, ...direct, '--timeout', '20'], { after: /RUN-CLI-READY/, text: 'other\n' });
     assert.equal(b.status, 124, b.stderr);
-    assert.match(b.stdout, /GOT\[other\]/);
+    assert.match(b.stdout, /GOT\[other\] MBR\[55aa\]/);
+    assert.match(b.stderr, /gce\.tar\.gz \(BIOS, /);
     assert.match(b.stderr, /stopped after 20 s/);
     assert.ok(performance.now() - t0 < 40_000);
+    assert.match((await runCli([tgz, '--persist', ...direct])).stderr, /--persist needs a disk image/);
   } finally {
     await cleanup(dir);
   }
