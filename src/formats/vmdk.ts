@@ -133,7 +133,7 @@ export function vmdkDescriptor(capacitySectors: number, fileName: string, opts: 
 }
 
 function deflateGrain(data: Buffer, level: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => deflate(data, { level }, (err, out) => (err ? reject(err) : resolve(out))));
+  return new Promise((resolve, reject) => deflate(data, { level, memLevel: 9 }, (err, out) => (err ? reject(err) : resolve(out))));
 }
 
 /** Sequential output with a running SHA-256; small pieces are gathered into one write. */
@@ -205,10 +205,16 @@ export async function writeStreamOptimizedVmdk(rawPath: string, outPath: string,
       // gt[i]: the sector of grain i's marker, 0 when the grain is not stored.
       const gt = new Uint32Array(tables * GTES_PER_GT);
       let populated = 0;
-      const inflight: Array<{ grain: number; data: Promise<Buffer> }> = [];
+      // Read buffers are reused once none of their grains is still being compressed: fresh
+      // 1 MiB buffers for every read would cost a page fault per 4 KiB, a GiB of them per GiB.
+      type Slot = { buf: Buffer; pending: number };
+      const ring: Slot[] = Array.from({ length: parallel + 2 }, () => ({ buf: Buffer.allocUnsafe(READ_CHUNK), pending: 0 }));
+      let next = 0;
+      const inflight: Array<{ grain: number; data: Promise<Buffer>; slot: Slot }> = [];
       const emit = async (): Promise<void> => {
-        const { grain, data } = inflight.shift()!;
+        const { grain, data, slot } = inflight.shift()!;
         const z = await data;
+        slot.pending--;
         const sector = out.offset / SECTOR;
         if (sector > 0xffffffff) throw new PhotonError('E_VMDK', 'VMDK larger than 2 TiB');
         gt[grain] = sector;
@@ -223,8 +229,10 @@ export async function writeStreamOptimizedVmdk(rawPath: string, outPath: string,
 
       for (let pos = 0; pos < rawSize; pos += READ_CHUNK) {
         const want = Math.min(READ_CHUNK, rawSize - pos);
-        // A fresh buffer per read: grains of it are still being compressed while we read on.
-        const buf = Buffer.allocUnsafe(Math.ceil(want / GRAIN) * GRAIN);
+        const slot = ring[next]!;
+        next = (next + 1) % ring.length;
+        while (slot.pending) await emit();
+        const buf = slot.buf.subarray(0, Math.ceil(want / GRAIN) * GRAIN);
         const { bytesRead } = await raw.read(buf, 0, want, pos);
         if (bytesRead !== want) throw new PhotonError('E_IO', `short read at offset ${pos}`, { file: rawPath });
         // The last grain of a disk that is not a whole number of grains is padded with zeros.
@@ -235,7 +243,8 @@ export async function writeStreamOptimizedVmdk(rawPath: string, outPath: string,
           const data = deflateGrain(buf.subarray(at, at + GRAIN), level);
           // Rejections are awaited in emit(); until then, keep Node from calling them unhandled.
           data.catch(() => undefined);
-          inflight.push({ grain: (pos + at) / GRAIN, data });
+          slot.pending++;
+          inflight.push({ grain: (pos + at) / GRAIN, data, slot });
           if (inflight.length >= parallel) await emit();
         }
       }
