@@ -6,11 +6,11 @@
  * `restrict=on` (host forwards still work), or none.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { constants, createWriteStream, rmSync, type WriteStream } from 'node:fs';
+import { constants, rmSync, type WriteStream } from 'node:fs';
 import { access, copyFile, mkdtemp, open, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { extname, join } from 'node:path';
-import { PhotonError } from '../util/errors.ts';
+import { PhotonError, withFile } from '../util/errors.ts';
 import { run } from '../util/run.ts';
 
 export type DiskFormat = 'raw' | 'qcow2' | 'vmdk' | 'vpc';
@@ -214,7 +214,16 @@ export async function startVm(opts: VmOptions): Promise<Vm> {
   }
 
   let log: WriteStream | undefined;
-  if (opts.serialLog) log = createWriteStream(opts.serialLog, { flags: 'a' });
+  if (opts.serialLog) {
+    const path = opts.serialLog;
+    // Opened now, so that a bad path is an error naming it rather than a crash later.
+    const fh = await open(path, 'a').catch(async (e: unknown) => {
+      await rm(tmp, { recursive: true, force: true });
+      throw withFile(e, path);
+    });
+    log = fh.createWriteStream();
+    log.on('error', () => {});
+  }
 
   const startedAt = performance.now();
   const child = spawn(QEMU, args, { stdio: ['pipe', 'pipe', 'pipe'] });
@@ -226,6 +235,7 @@ export async function startVm(opts: VmOptions): Promise<Vm> {
   let text = '';
   let stderr = '';
   let exitStatus: number | undefined;
+  let spawnError: PhotonError | undefined;
   const listeners: ((chunk: Uint8Array) => void)[] = [];
   const waiters = new Set<() => void>();
   const notify = () => {
@@ -250,10 +260,10 @@ export async function startVm(opts: VmOptions): Promise<Vm> {
       live.delete(entry);
       void rm(tmp, { recursive: true, force: true });
       log?.end();
+      spawnError = e.code === 'ENOENT' ? new PhotonError('E_TOOL_MISSING', `${QEMU} not found (apt-get install qemu-system-x86)`) : withFile(e, QEMU);
       exitStatus = 127;
       notify();
-      if (e.code === 'ENOENT') reject(new PhotonError('E_TOOL_MISSING', `${QEMU} not found (apt-get install qemu-system-x86)`));
-      else reject(e);
+      reject(spawnError);
     });
     child.on('close', (code, signal) => {
       live.delete(entry);
@@ -269,6 +279,7 @@ export async function startVm(opts: VmOptions): Promise<Vm> {
 
   const tail = () => text.slice(-TAIL);
   const describeExit = () => {
+    if (spawnError) return spawnError.message;
     const err = stderr.trim();
     return `QEMU exited with status ${exitStatus}${err ? `: ${err.slice(-1000)}` : ''}`;
   };
