@@ -13,6 +13,8 @@ APT_PACKAGES=(
   busybox-static                       # a static /bin/sh for chrooted scriptlets in test roots (tdnf transactions)
   binutils kmod                        # readelf/ar as test oracles; depmod for the kernel packages' module maps
   gdisk openssl                        # sgdisk and openssl passwd: oracles for the image layout and password hashes
+  qemu-system-x86 qemu-utils ovmf      # photon image run: QEMU (TCG here), qemu-img for qcow2 and as an oracle, UEFI firmware
+  dosfstools mtools xorriso genisoimage fdisk libxml2-utils  # the ESP from a directory (mkfs.vfat + mcopy); NoCloud seed ISOs (isoinfo in tests)
 )
 missing=()
 for p in "${APT_PACKAGES[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done

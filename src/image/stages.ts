@@ -41,14 +41,13 @@ export function bootPackages(ks: Kickstart): string[] {
  */
 export async function installPackages(ks: Kickstart, ctx: StageContext, repos: RepoSource[], tdnf: string): Promise<void> {
   const root = ctx.root;
-  await mkdir(join(root, 'etc', 'yum.repos.d'), { recursive: true });
-  await mkdir(join(root, 'etc', 'tdnf'), { recursive: true });
   // Scriptlets write to /dev/null; without a device there they would leave a plain file behind.
   await mkdir(join(root, 'dev'), { recursive: true });
   await run('mknod', ['-m', '666', join(root, 'dev', 'null'), 'c', '1', '3']);
-  const conf = join(root, 'etc', 'tdnf', 'image-build.conf');
-  await writeFile(conf, `[main]\ngpgcheck=${ks.insecure_repo ? 0 : 1}\nrepodir=/etc/yum.repos.d.image-build\ncachedir=/var/cache/tdnf\n`);
-  const repoDir = join(root, 'etc', 'yum.repos.d.image-build');
+  // The build's own tdnf.conf and repositories live outside the root: the image keeps photon-repos'.
+  const conf = join(ctx.work, 'tdnf.conf');
+  const repoDir = join(ctx.work, 'repos.d');
+  await writeFile(conf, `[main]\ngpgcheck=${ks.insecure_repo ? 0 : 1}\nrepodir=${repoDir}\ncachedir=${ks.tdnf_cachedir ?? join(ctx.work, 'tdnf-cache')}\nkeepcache=0\n`);
   await mkdir(repoDir, { recursive: true });
   const sections = Object.keys(ks.repos).length
     ? Object.entries(ks.repos).map(([id, r]) => `[${id}]\n${Object.entries(r).map(([k, v]) => `${k}=${Array.isArray(v) ? v.join(' ') : String(v)}`).join('\n')}\n`)
@@ -62,10 +61,11 @@ export async function installPackages(ks: Kickstart, ctx: StageContext, repos: R
   if (res.status !== 0) {
     throw new PhotonError('E_IMAGE_INSTALL', `tdnf install failed: ${(res.stderr.toString() + res.stdout.toString()).trim().split('\n').slice(-15).join('\n')}`, { file: ks.file });
   }
-  await rm(repoDir, { recursive: true, force: true });
-  await rm(conf, { force: true });
-  await rm(join(root, 'var', 'cache', 'tdnf'), { recursive: true, force: true });
-  await mkdir(join(root, 'var', 'cache', 'tdnf'), { recursive: true });
+  // A package's %pre creates its users when systemd-sysusers (or useradd) is already in the
+  // root; in a first transaction dbus may come before systemd. Apply every sysusers.d file now,
+  // as the packages would have on a running system (systemd does not on an image's first boot).
+  const sysusers = await stat(join(root, 'usr', 'bin', 'systemd-sysusers')).catch(() => undefined);
+  if (sysusers) await run('chroot', [root, '/usr/bin/systemd-sysusers']);
 }
 
 /** The one kernel the flavor installed: its version and image path inside the root. */
