@@ -22,6 +22,7 @@ const SPEC: OptionSpec = {
   memory: { value: true, short: 'm' },
   cpus: { value: true },
   timeout: { value: true },
+  until: { value: true },
   'ssh-port': { value: true },
   'serial-log': { value: true },
   persist: {},
@@ -34,7 +35,7 @@ const SPEC: OptionSpec = {
 
 const USAGE = `usage: photon image run IMAGE [--firmware efi|bios|auto] [--format raw|qcow2|vmdk|vpc]
                        [--seed DIR | --user-data FILE [--meta-data FILE] [--network-config FILE]]
-                       [--memory MiB] [--cpus N] [--timeout S] [--ssh-port N]
+                       [--memory MiB] [--cpus N] [--timeout S] [--until REGEX] [--ssh-port N]
                        [--serial-log FILE] [--persist] [--no-network]
 
 Boots IMAGE (raw, qcow2, VMDK, VHD, an OVA, or an AMI/GCE .tar.gz) under QEMU (KVM when usable,
@@ -44,6 +45,7 @@ TCG otherwise) with its serial console on this terminal; Ctrl-] stops the VM. Th
   --seed DIR          a NoCloud seed for cloud-init from DIR/user-data, meta-data, network-config
   --user-data FILE    the same from files (meta-data defaults to a fresh instance-id)
   --timeout S         stop the VM after S seconds (exit status 124)
+  --until REGEX       stop the VM with status 0 once the console shows REGEX (e.g. 'login: $')
   --ssh-port N        forward 127.0.0.1:N to the guest's port 22 (the only way in from outside;
                       the guest itself cannot reach any outside address)
   --persist           write to IMAGE (default: changes go to a throw-away overlay)
@@ -215,6 +217,25 @@ export async function main(argv: string[]): Promise<number> {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
     });
+    const untilText = one(args, 'until');
+    let reached = false;
+    if (untilText !== undefined) {
+      let re: RegExp;
+      try {
+        re = new RegExp(untilText, 'm');
+      } catch (e) {
+        throw new PhotonError('E_USAGE', `--until: ${(e as Error).message}`);
+      }
+      const started = Date.now();
+      running.waitFor(re, 7 * 86400 * 1000).then(
+        () => {
+          reached = true;
+          process.stderr.write(`\nphoton image run: console showed /${untilText}/ after ${((Date.now() - started) / 1000).toFixed(1)} s; stopping\n`);
+          void running.stop();
+        },
+        () => undefined,
+      );
+    }
     let timer: NodeJS.Timeout | undefined;
     if (timeout !== undefined) {
       timer = setTimeout(() => {
@@ -224,6 +245,7 @@ export async function main(argv: string[]): Promise<number> {
       restore.push(() => clearTimeout(timer));
     }
     const status = await running.exited;
+    if (reached) return 0;
     if (timedOut) {
       process.stderr.write(`\nphoton image run: stopped after ${timeout} s\n`);
       return 124;
