@@ -107,7 +107,7 @@ describe('configure', () => {
     const fstab = await text('etc/fstab');
     assert.equal(fstab, [
       '#system\tmnt-pt\ttype\toptions\tdump\tfsck',
-      'PARTUUID=aaaaaaaa-2222-4333-8444-555555555555\t/\text4\tdefaults,barrier,noatime,noacl,data=ordered\t1\t1',
+      'PARTUUID=aaaaaaaa-2222-4333-8444-555555555555\t/\text4\tdefaults,barrier,noatime,data=ordered\t1\t1',
       'PARTUUID=11111111-2222-4333-8444-555555555555\t/boot/efi\tvfat\tdefaults\t1\t2', '',
     ].join('\n'));
     const v = await run('findmnt', ['--verify', '--tab-file', join(root, 'etc/fstab')], { allowFailure: true });
@@ -132,7 +132,7 @@ describe('configure', () => {
     };
     assert.equal(fstabText(ks, { partuuids: { 'swap:2': '99999999-2222-4333-8444-555555555555' }, fsuuids: { '/': '5B0B7A3E-6C55-4F0A-9D6E-4D3C2B1A0F9E' } }), [
       '#system\tmnt-pt\ttype\toptions\tdump\tfsck',
-      'UUID=5b0b7a3e-6c55-4f0a-9d6e-4d3c2b1a0f9e\t/\text4\tdefaults,barrier,noatime,noacl,data=ordered,errors=remount-ro\t1\t1',
+      'UUID=5b0b7a3e-6c55-4f0a-9d6e-4d3c2b1a0f9e\t/\text4\tdefaults,barrier,noatime,data=ordered,errors=remount-ro\t1\t1',
       'LABEL=ESP\t/boot/efi\tvfat\tdefaults,umask=0077\t1\t2',
       'PARTUUID=99999999-2222-4333-8444-555555555555\tswap\tswap\tdefaults\t0\t0', '',
     ].join('\n'));

@@ -159,7 +159,11 @@ async function rewrite(p: string, text: string): Promise<void> {
 // ---------------------------------------------------------------------------------------------
 // fstab
 
-/** POI's fstab: `#system mnt-pt type options dump fsck`, root with its ext4 options first. */
+/**
+ * POI's fstab: `#system mnt-pt type options dump fsck`, root first with POI's ext4 options but
+ * `noacl`, which our kernels' ext4 refuses ("Unknown parameter 'noacl'": systemd-remount-fs
+ * fails and the root stays read-only).
+ */
 export function fstabText(ks: ConfigureInput, ctx: ConfigureContext): string {
   const fail = failer(ks);
   const swaps = ks.layout.partitions.filter((p) => p.filesystem === 'swap');
@@ -183,7 +187,7 @@ export function fstabText(ks: ConfigureInput, ctx: ConfigureContext): string {
       source = `PARTUUID=${u!.toLowerCase()}`;
     }
     const isRoot = p.mountpoint === '/';
-    const opts = ['defaults', ...(isRoot && p.filesystem === 'ext4' ? ['barrier', 'noatime', 'noacl', 'data=ordered'] : []), ...p.fs_options];
+    const opts = ['defaults', ...(isRoot && p.filesystem === 'ext4' ? ['barrier', 'noatime', 'data=ordered'] : []), ...p.fs_options];
     for (const o of opts) if (!/^[^\s#]+$/.test(o)) fail(`${key}.fs_options`, `'${o}' is not a mount option`);
     const entry = swap ? [source, 'swap', 'swap', opts.join(','), '0', '0'] : [source, p.mountpoint!, p.filesystem, opts.join(','), '1', isRoot ? '1' : '2'];
     if (isRoot) lines.splice(1, 0, entry.join('\t'));
