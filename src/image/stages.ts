@@ -104,7 +104,9 @@ export function partuuids(ks: Kickstart, layout: Layout): Record<string, string>
 
 /** Kernel command line: root by PARTUUID, consoles for VGA and the serial port, the platform's tweaks. */
 export function kernelCmdline(ks: Kickstart, rootPartuuid: string): string {
-  const args = [`root=PARTUUID=${rootPartuuid}`, 'ro', 'rootwait', 'console=tty0', 'console=ttyS0,115200n8', 'net.ifnames=0'];
+  // quiet: under TCG every line on the emulated UART costs boot time; systemd still reports
+  // failures on the console (show_status=auto).
+  const args = [`root=PARTUUID=${rootPartuuid}`, 'ro', 'rootwait', 'console=tty0', 'console=ttyS0,115200n8', 'net.ifnames=0', 'quiet'];
   if (ks.linux_flavor === 'linux-rt') args.push('nohz_full=1-3');
   return args.join(' ');
 }
