@@ -7,7 +7,7 @@
  * place) only when every stage succeeded, so a failed build leaves no partial image.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdir, mkdtemp, open, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { writeTables } from '../formats/gpt.ts';
 import { PhotonError } from '../util/errors.ts';
@@ -18,7 +18,7 @@ import type { Kickstart } from './kickstart.ts';
 import { type OutputFormat, writeOutput } from './outputs.ts';
 import {
   type RepoSource, type StageContext, biosGrub, cleanRoot, efiBootFiles, installPackages, installedKernel, kernelCmdline, makeFilesystem,
-  partuuids, placeImage, planDisk, splitMounts,
+  partuuids, planDisk, splitMounts,
 } from './stages.ts';
 
 export interface ImageBuildOptions {
@@ -94,27 +94,18 @@ export async function buildImage(ks: Kickstart, options: ImageBuildOptions): Pro
       return { trees: t, bios };
     });
     await cleanRoot(ctx.root);
-    const images = await stage('filesystems', async () => {
-      const out: string[] = [];
-      await mkdir(join(work, 'parts'), { recursive: true });
-      for (const p of ks.layout.partitions) {
-        const file = join(work, 'parts', `${p.number}.img`);
-        if (p.filesystem === null) {
-          out.push('');
-          continue;
-        }
-        await makeFilesystem(p, p.mountpoint ? trees.get(p.mountpoint) : undefined, file, fsUuids[p.number - 1]!);
-        ctx.log(`${p.mountpoint ?? p.type}: ${p.filesystem}, ${(p.sizeBytes / 1048576).toFixed(0)} MiB`);
-        out.push(file);
-      }
-      return out;
-    });
     const raw = join(work, 'disk.raw');
-    await stage('disk', async () => {
+    await stage('filesystems', async () => {
       const fh = await open(raw, 'w');
       await fh.truncate(layout.diskBytes);
       await fh.close();
-      for (const [i, p] of layout.partitions.entries()) if (images[i]) await placeImage(raw, p.offset, images[i]!);
+      for (const [i, p] of ks.layout.partitions.entries()) {
+        if (p.filesystem === null) continue;
+        await makeFilesystem(p, p.mountpoint ? trees.get(p.mountpoint) : undefined, raw, layout.partitions[i]!.offset, fsUuids[i]!);
+        ctx.log(`${p.mountpoint ?? p.type}: ${p.filesystem}, ${(p.sizeBytes / 1048576).toFixed(0)} MiB`);
+      }
+    });
+    await stage('disk', async () => {
       if (bios) {
         const fd = await open(raw, 'r+');
         await fd.write(bios.core, 0, bios.core.length, bios.coreOffset);
@@ -122,8 +113,11 @@ export async function buildImage(ks: Kickstart, options: ImageBuildOptions): Pro
       }
       await writeTables(raw, layout, bios?.bootCode);
     });
+    // The work directory sits beside the output: a raw image is simply renamed into place.
     await stage(`format (${options.format})`, () =>
-      writeOutput(raw, options.format, output, { name: ks.hostname || 'photon', firmware: ks.bootmode === 'bios' ? 'bios' : 'efi' }),
+      options.format === 'raw'
+        ? rename(raw, output)
+        : writeOutput(raw, options.format, output, { name: ks.hostname || 'photon', firmware: ks.bootmode === 'bios' ? 'bios' : 'efi' }),
     );
     for (const s of stages) log(`    ${s.name}: ${s.seconds.toFixed(1)} s`);
     return { output, kver: kernel.kver, stages, installedBytes, diskBytes: layout.diskBytes };

@@ -159,35 +159,40 @@ function uuidOf(partuuid: string): string {
   return partuuid.toLowerCase();
 }
 
-/** One filesystem image file per partition, made from its directory (mkfs.ext4 -d, mkfs.vfat + mcopy). */
-export async function makeFilesystem(p: LayoutPartition, dir: string | undefined, out: string, fsUuid: string): Promise<void> {
+/**
+ * The partition's filesystem, made from its directory straight into the disk file at the
+ * partition's offset (mke2fs -E offset, mkfs.vfat --offset, mtools' image@@offset): no
+ * intermediate image, no copy. Only swap, whose mkswap has no offset, goes through a file.
+ */
+export async function makeFilesystem(p: LayoutPartition, dir: string | undefined, disk: string, offset: number, fsUuid: string): Promise<void> {
   const sizeKiB = Math.floor(p.sizeBytes / 1024);
-  await rm(out, { force: true });
   switch (p.filesystem) {
     case 'ext4': {
-      const fh = await open(out, 'w');
-      await fh.truncate(p.sizeBytes);
-      await fh.close();
-      const args = ['-q', '-F', '-t', 'ext4', '-U', uuidOf(fsUuid), '-E', 'root_owner=0:0', ...p.mkfs_options];
+      const args = ['-q', '-F', '-t', 'ext4', '-U', uuidOf(fsUuid), '-E', `root_owner=0:0,offset=${offset},nodiscard`, ...p.mkfs_options];
       if (p.label) args.push('-L', p.label);
       if (dir) args.push('-d', dir);
-      await run('mke2fs', [...args, out, `${sizeKiB}k`]);
+      await run('mke2fs', [...args, disk, `${sizeKiB}k`]);
       return;
     }
     case 'vfat': {
       const serial = fsUuid.replace(/-/g, '').slice(0, 8);
-      await run('mkfs.vfat', ['-C', '-F', '32', '-i', serial, '-n', (p.label ?? (p.type === 'esp' ? 'ESP' : 'DATA')).slice(0, 11).toUpperCase(), ...p.mkfs_options, out, String(sizeKiB)]);
-      if (dir && (await readdir(dir)).length) {
-        const entries = (await readdir(dir)).map((e) => join(dir, e));
-        await run('mcopy', ['-s', '-p', '-Q', '-m', '-i', out, ...entries, '::/']);
-      }
+      const label = (p.label ?? (p.type === 'esp' ? 'ESP' : 'DATA')).slice(0, 11).toUpperCase();
+      await run('mkfs.vfat', [`--offset=${offset / 512}`, '-F', '32', '-i', serial, '-n', label, ...p.mkfs_options, disk, String(sizeKiB)]);
+      const entries = dir ? (await readdir(dir)).map((e) => join(dir, e)) : [];
+      if (entries.length) await run('mcopy', ['-s', '-p', '-Q', '-m', '-i', `${disk}@@${offset}`, ...entries, '::/']);
       return;
     }
     case 'swap': {
-      const fh = await open(out, 'w');
+      const file = `${disk}.swap-${p.number}`;
+      const fh = await open(file, 'w');
       await fh.truncate(p.sizeBytes);
       await fh.close();
-      await run('mkswap', ['-U', uuidOf(fsUuid), ...(p.label ? ['-L', p.label] : []), out]);
+      try {
+        await run('mkswap', ['-U', uuidOf(fsUuid), ...(p.label ? ['-L', p.label] : []), file]);
+        await placeImage(disk, offset, file);
+      } finally {
+        await rm(file, { force: true });
+      }
       return;
     }
     default:
