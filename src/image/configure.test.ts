@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { lstat, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { testStage } from '../../test/kit/stage.ts';
+import { installRoot } from '../../test/kit/stage.ts';
 import { cleanup, tempDir } from '../../test/kit/tmp.ts';
 import { isPhotonError } from '../util/errors.ts';
 import { run } from '../util/run.ts';
@@ -14,19 +14,6 @@ import { type ConfigureContext, type ConfigureInput, configureRoot, fstabText, n
 
 let dir = '';
 let root = '';
-
-async function installRoot(into: string, packages: string[]): Promise<void> {
-  const { stage } = await testStage();
-  await mkdir(join(into, 'etc/yum.repos.d'), { recursive: true });
-  await mkdir(join(into, 'etc/tdnf'), { recursive: true });
-  await writeFile(join(into, 'etc/tdnf/tdnf.conf'), '[main]\ngpgcheck=1\n');
-  await writeFile(
-    join(into, 'etc/yum.repos.d/photon.repo'),
-    `[photon]\nname=Photon\nbaseurl=file://${stage}\nenabled=1\ngpgcheck=1\ngpgkey=file://${stage}/RPM-GPG-KEY-photon\n`,
-  );
-  const t = await run('node', ['bin/tdnf.js', '--installroot', into, '-y', '-q', 'install', ...packages], { allowFailure: true });
-  assert.equal(t.status, 0, t.stderr.toString() + t.stdout.toString().slice(-3000));
-}
 
 const PARTUUIDS = { '/boot/efi': '11111111-2222-4333-8444-555555555555', '/': 'AAAAAAAA-2222-4333-8444-555555555555' };
 const LAYOUT: ConfigureInput['layout'] = {

@@ -34,27 +34,13 @@ import { PhotonError } from '../util/errors.ts';
 import { writeFileAtomic } from '../util/fs.ts';
 import { run } from '../util/run.ts';
 import { resolveInRoot } from './initramfs.ts';
+import type { MountBy, NetIface, NetVlan, ServiceState } from './kickstart.ts';
 
-export type ServiceState = 'enabled' | 'disabled' | 'masked';
+export type { ServiceState } from './kickstart.ts';
 
-export interface ConfigureNetIface {
-  match: { name?: string; macaddress?: string };
-  dhcp4: boolean;
-  dhcp6: boolean;
-  'accept-ra': boolean;
-  addresses: string[];
-  gateway?: string;
-  nameservers: { addresses: string[]; search: string[] };
-  mtu?: number;
-}
-
-export interface ConfigureVlan extends ConfigureNetIface {
-  id: number;
-  /** The key in `ethernets` of the interface the VLAN rides on. */
-  link: string;
-  /** The VLAN interface's name (`eth0.100`). */
-  name: string;
-}
+/** The kickstart's network shapes (src/image/kickstart.ts), as this stage consumes them. */
+export type ConfigureNetIface = NetIface;
+export type ConfigureVlan = NetVlan;
 
 export interface ConfigurePartition {
   number: number;
@@ -62,7 +48,7 @@ export interface ConfigurePartition {
   mountpoint?: string;
   label?: string;
   fs_options: string[];
-  mount_by: 'partuuid' | 'uuid' | 'label';
+  mount_by: MountBy;
   /** Index in the kickstart's partitions (for messages); null for ones the bootmode added. */
   ksIndex?: number | null;
 }

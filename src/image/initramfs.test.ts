@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { chmod, copyFile, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { testStage } from '../../test/kit/stage.ts';
+import { installRoot } from '../../test/kit/stage.ts';
 import { cleanup, tempDir } from '../../test/kit/tmp.ts';
 import { readElf } from '../formats/elf.ts';
 import { isPhotonError } from '../util/errors.ts';
@@ -23,19 +23,6 @@ let initrd: Uint8Array = new Uint8Array(0);
 let extracted = '';
 
 const MiB = 1024 * 1024;
-
-async function installRoot(into: string, packages: string[]): Promise<void> {
-  const { stage } = await testStage();
-  await mkdir(join(into, 'etc/yum.repos.d'), { recursive: true });
-  await mkdir(join(into, 'etc/tdnf'), { recursive: true });
-  await writeFile(join(into, 'etc/tdnf/tdnf.conf'), '[main]\ngpgcheck=1\n');
-  await writeFile(
-    join(into, 'etc/yum.repos.d/photon.repo'),
-    `[photon]\nname=Photon\nbaseurl=file://${stage}\nenabled=1\ngpgcheck=1\ngpgkey=file://${stage}/RPM-GPG-KEY-photon\n`,
-  );
-  const t = await run('node', ['bin/tdnf.js', '--installroot', into, '-y', '-q', 'install', ...packages], { allowFailure: true });
-  assert.equal(t.status, 0, t.stderr.toString() + t.stdout.toString().slice(-3000));
-}
 
 const rejectsWith = (p: Promise<unknown>, re: RegExp) =>
   assert.rejects(p, (e: unknown) => isPhotonError(e) && e.code === 'E_INITRAMFS' && re.test(e.describe()));

@@ -6,6 +6,19 @@ export function isGlob(s: string): boolean {
   return GLOB_CHARS.test(s);
 }
 
+/**
+ * The `[...]` set starting at `glob[i]` as a regular expression (with `!`/`^` negation), and
+ * the index of its `]`; a `[` without its `]` is literal. A `]` right after `[` (or `[!`)
+ * belongs to the set, as in fnmatch.
+ */
+function charClass(glob: string, i: number): { re: string; end: number } {
+  const end = glob.indexOf(']', i + 2);
+  if (end < 0) return { re: '\\[', end: i };
+  let body = glob.slice(i + 1, end);
+  if (body[0] === '!' || body[0] === '^') body = `^${body.slice(1)}`;
+  return { re: `[${body.replace(/\\/g, '\\\\')}]`, end };
+}
+
 /** `*`, `?` and `[...]` (with `!`/`^` negation); a `[` without its `]` is literal. */
 export function globToRegExp(glob: string): RegExp {
   let re = '';
@@ -14,16 +27,9 @@ export function globToRegExp(glob: string): RegExp {
     if (c === '*') re += '.*';
     else if (c === '?') re += '.';
     else if (c === '[') {
-      // A `]` right after `[` (or `[!`) belongs to the set, as in fnmatch.
-      const end = glob.indexOf(']', i + 2);
-      if (end < 0) {
-        re += '\\[';
-        continue;
-      }
-      let body = glob.slice(i + 1, end);
-      if (body[0] === '!' || body[0] === '^') body = `^${body.slice(1)}`;
-      re += `[${body.replace(/\\/g, '\\\\')}]`;
-      i = end;
+      const set = charClass(glob, i);
+      re += set.re;
+      i = set.end;
     } else re += c.replace(/[.+^${}()|\\\]]/g, '\\$&');
   }
   return new RegExp(`^${re}$`, 's');
@@ -51,15 +57,9 @@ export function pathMatcher(pattern: string, descendants: boolean): (path: strin
     } else if (c === '*') re += '[^/]*';
     else if (c === '?') re += '[^/]';
     else if (c === '[') {
-      const end = pattern.indexOf(']', i + 2);
-      if (end < 0) {
-        re += '\\[';
-        continue;
-      }
-      let body = pattern.slice(i + 1, end);
-      if (body[0] === '!' || body[0] === '^') body = `^${body.slice(1)}`;
-      re += `[${body.replace(/\\/g, '\\\\')}]`;
-      i = end;
+      const set = charClass(pattern, i);
+      re += set.re;
+      i = set.end;
     } else re += c.replace(/[.+^${}()|\\\]]/g, '\\$&');
   }
   const trimmed = re.endsWith('/') ? re.slice(0, -1) : re;

@@ -4,10 +4,12 @@
  * a stage under the cache, with a test signing key. Test files run in parallel processes, so a
  * directory lock makes the second wait for the first; after that, builds are cache hits.
  */
+import assert from 'node:assert/strict';
 import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type BuildSummary, build, defaultCacheDir } from '../../src/build/build.ts';
 import { processAlive, processStartTime } from '../../src/util/proc.ts';
+import { run } from '../../src/util/run.ts';
 import { makeGpgKey } from './gpg.ts';
 
 export interface TestStage {
@@ -58,4 +60,18 @@ export async function testStage(): Promise<TestStage> {
     }
     return { stage, keyFile, summary };
   });
+}
+
+/** Installs `packages` from the test stage into `into` with our tdnf, as an image build would. */
+export async function installRoot(into: string, packages: string[]): Promise<void> {
+  const { stage } = await testStage();
+  await mkdir(join(into, 'etc/yum.repos.d'), { recursive: true });
+  await mkdir(join(into, 'etc/tdnf'), { recursive: true });
+  await writeFile(join(into, 'etc/tdnf/tdnf.conf'), '[main]\ngpgcheck=1\n');
+  await writeFile(
+    join(into, 'etc/yum.repos.d/photon.repo'),
+    `[photon]\nname=Photon\nbaseurl=file://${stage}\nenabled=1\ngpgcheck=1\ngpgkey=file://${stage}/RPM-GPG-KEY-photon\n`,
+  );
+  const t = await run('node', ['bin/tdnf.js', '--installroot', into, '-y', '-q', 'install', ...packages], { allowFailure: true });
+  assert.equal(t.status, 0, t.stderr.toString() + t.stdout.toString().slice(-3000));
 }
