@@ -177,7 +177,11 @@ export async function makeFilesystem(p: LayoutPartition, dir: string | undefined
     case 'vfat': {
       const serial = fsUuid.replace(/-/g, '').slice(0, 8);
       const label = (p.label ?? (p.type === 'esp' ? 'ESP' : 'DATA')).slice(0, 11).toUpperCase();
-      await run('mkfs.vfat', [`--offset=${offset / 512}`, '-F', '32', '-i', serial, '-n', label, ...p.mkfs_options, disk, String(sizeKiB)]);
+      // mkfs.fat sizes clusters by what follows the offset (the rest of the disk), not by the
+      // partition: give Microsoft's FAT32 cluster size for the partition's own size.
+      const mib = p.sizeBytes / 1048576;
+      const cluster = mib < 260 ? 1 : mib < 8192 ? 8 : mib < 16384 ? 16 : 32;
+      await run('mkfs.vfat', [`--offset=${offset / 512}`, '-F', '32', '-s', String(cluster), '-i', serial, '-n', label, ...p.mkfs_options, disk, String(sizeKiB)]);
       const entries = dir ? (await readdir(dir)).map((e) => join(dir, e)) : [];
       if (entries.length) await run('mcopy', ['-s', '-p', '-Q', '-m', '-i', `${disk}@@${offset}`, ...entries, '::/']);
       return;
