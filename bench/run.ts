@@ -1,7 +1,9 @@
 // `npm run bench`: runs every registered benchmark and prints one table per benchmark.
-// A benchmark is a module exporting `bench: Bench`; add new ones (tdnf, image) to BENCHES.
+// A benchmark is a module exporting `bench: Bench`; add new ones to BENCHES. The image bench
+// (bench/image.ts: build, boot, VMDK beside a debootstrap-built Debian) runs alone: npm run bench:image.
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { bench as imageFormats } from './image-formats.ts';
 import { bench as metadata } from './metadata.ts';
 import { bench as solver } from './solver.ts';
 import { bench as tdnf } from './tdnf.ts';
@@ -32,7 +34,7 @@ export interface Bench {
   run(ctx: BenchContext): Promise<BenchRow[]>;
 }
 
-const BENCHES: Bench[] = [metadata, solver, tdnf];
+const BENCHES: Bench[] = [metadata, solver, tdnf, imageFormats];
 
 function table(rows: BenchRow[]): string {
   const head = ['case', 'tool', 'time (s)', 'peak RSS (MB)', 'note'];
