@@ -6,13 +6,13 @@
 import { randomBytes } from 'node:crypto';
 import { access, mkdir, mkdtemp, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { compress } from '../../src/formats/compress.ts';
 import { type CpioEntry, writeCpio } from '../../src/formats/cpio.ts';
 import type { Vm } from '../../src/image/qemu.ts';
 import { PhotonError } from '../../src/util/errors.ts';
 import { run } from '../../src/util/run.ts';
+import { testStage } from './stage.ts';
 
 export interface LoginOptions {
   user: string;
@@ -69,7 +69,6 @@ export async function runOnConsole(vm: Vm, cmd: string, timeoutMs = 30_000): Pro
   return r.output;
 }
 
-const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 export interface TestKernel {
   kernel: string;
@@ -94,14 +93,13 @@ const MODULES = [
 ];
 
 /**
- * Our linux-esx kernel (Debian's cloud kernel) and the modules above, from the RPM `photon
- * build` put in ./stage, unpacked once into a cache under the temp dir. undefined when there is
- * no stage: callers skip.
+ * Our linux-esx kernel (Debian's cloud kernel) and the modules above, from the RPM in the test
+ * stage (test/kit/stage.ts builds it when needed), unpacked once into a cache under the temp dir.
  */
 export async function testKernel(): Promise<TestKernel | undefined> {
-  const rpmDir = join(REPO, 'stage', 'RPMS', 'x86_64');
+  const rpmDir = join((await testStage()).stage, 'RPMS', 'x86_64');
   const rpm = (await readdir(rpmDir).catch(() => [] as string[])).find((f) => /^linux-esx-\d.*\.x86_64\.rpm$/.test(f));
-  if (!rpm) return undefined;
+  if (!rpm) throw new Error(`no linux-esx RPM in ${rpmDir}`);
   const cache = join(tmpdir(), `photon-testkernel-${rpm.replace(/\.rpm$/, '')}`);
   const found = async (): Promise<TestKernel | undefined> => {
     const boot = await readdir(join(cache, 'boot')).catch(() => [] as string[]);
