@@ -5,6 +5,7 @@
  * and every failure is a PhotonError 'E_PGP_MALFORMED'; no loop can fail to advance.
  */
 import { PhotonError } from '../util/errors.ts';
+import { concatBytes } from './_bytes.ts';
 
 export function malformed(message: string): PhotonError {
   return new PhotonError('E_PGP_MALFORMED', `malformed OpenPGP data: ${message}`);
@@ -13,17 +14,7 @@ export function malformed(message: string): PhotonError {
 // ---------------------------------------------------------------------------------------------
 // Bytes
 
-export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
-  let size = 0;
-  for (const p of parts) size += p.length;
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
+export { concatBytes };
 
 export function toHex(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('hex');

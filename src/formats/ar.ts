@@ -21,6 +21,7 @@
  * indexes ("/", "/SYM64/", "__.SYMDEF…") are not members anyone extracts, so they are skipped,
  * as `ar t` does.
  */
+import { concatBytes } from './_bytes.ts';
 import { PhotonError } from '../util/errors.ts';
 
 export interface ArMember {
@@ -161,11 +162,5 @@ export function writeAr(members: Iterable<ArWriteMember>): Uint8Array {
     add(ascii.encode('//'.padEnd(48, ' ') + String(t.length).padEnd(10, ' ') + '`\n'), t);
   }
   list.forEach((m, i) => add(header(headerNames[i]!, m, m.data.length), m.data));
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let p = 0;
-  for (const b of parts) {
-    out.set(b, p);
-    p += b.length;
-  }
-  return out;
+  return concatBytes(parts);
 }

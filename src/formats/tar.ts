@@ -28,6 +28,7 @@
  * records that override the next header's fields ('g' records apply to all, and are ignored
  * here: nothing we read sets them to anything that matters).
  */
+import { concatBytes } from './_bytes.ts';
 import { PhotonError } from '../util/errors.ts';
 
 export type TarType = 'file' | 'dir' | 'symlink' | 'hardlink' | 'char' | 'block' | 'fifo';
@@ -421,8 +422,8 @@ export function tarEntryHeader(entry: TarWriteEntry, format: TarFormat): Uint8Ar
   const ascii = (b: Uint8Array) => b.every((c) => c < 0x80);
 
   if (format === 'gnu') {
-    if (path.length > 100) pre.push(extension('gnu', '././@LongLink', 'L', concat([path, new Uint8Array(1)]), 0));
-    if (link.length > 100) pre.push(extension('gnu', '././@LongLink', 'K', concat([link, new Uint8Array(1)]), 0));
+    if (path.length > 100) pre.push(extension('gnu', '././@LongLink', 'L', concatBytes([path, new Uint8Array(1)]), 0));
+    if (link.length > 100) pre.push(extension('gnu', '././@LongLink', 'K', concatBytes([link, new Uint8Array(1)]), 0));
     putStr(h, 0, 100, path);
   } else {
     const split = splitUstar(path);
@@ -474,7 +475,7 @@ export function tarEntryHeader(entry: TarWriteEntry, format: TarFormat): Uint8Ar
     const nameBytes = utf8.encode(paxName);
     pre.push(extension('pax', dec.decode(nameBytes.length > 100 ? nameBytes.subarray(nameBytes.length - 100) : nameBytes).replace(/^\uFFFD+/, ''), 'x', utf8.encode(paxRecords.join('')), Math.max(0, Math.min(mtime, OCTAL_MAX(12)))));
   }
-  return concat([...pre, h]);
+  return concatBytes([...pre, h]);
 }
 
 /** Zeros from the end of `size` bytes of data to the next block boundary. */
@@ -492,15 +493,6 @@ export function writeTar(entries: Iterable<TarWriteEntry>, options: { format?: T
     if (e.type === 'file' && e.data?.length) parts.push(e.data, tarPadding(e.data.length));
   }
   parts.push(TAR_END);
-  return concat(parts);
+  return concatBytes(parts);
 }
 
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let p = 0;
-  for (const b of parts) {
-    out.set(b, p);
-    p += b.length;
-  }
-  return out;
-}

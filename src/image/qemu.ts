@@ -387,31 +387,28 @@ export function firmwareOfDisk(head: Uint8Array): Firmware | undefined {
   return mbrTypes.some((t) => t !== 0) ? 'bios' : undefined;
 }
 
+async function readFileHead(path: string, bytes: number): Promise<Uint8Array> {
+  const fh = await open(path, 'r');
+  try {
+    const buf = new Uint8Array(bytes);
+    const { bytesRead } = await fh.read(buf, 0, bytes, 0);
+    return buf.subarray(0, bytesRead);
+  } finally {
+    await fh.close();
+  }
+}
+
 /** The first `bytes` of the guest-visible disk, whatever the container format. */
 export async function readDiskHead(image: string, format: DiskFormat = formatOfImage(image), bytes = 1 << 20): Promise<Uint8Array> {
   if (format === 'raw' || format === 'vpc') {
     // A fixed VHD is the raw disk followed by a footer.
-    const fh = await open(image, 'r');
-    try {
-      const buf = new Uint8Array(bytes);
-      const { bytesRead } = await fh.read(buf, 0, bytes, 0);
-      return buf.subarray(0, bytesRead);
-    } finally {
-      await fh.close();
-    }
+    return readFileHead(image, bytes);
   }
   const tmp = await mkdtemp(join(tmpdir(), 'photon-head-'));
   try {
     const out = join(tmp, 'head.raw');
     await run('qemu-img', ['dd', '-f', format, '-O', 'raw', 'bs=65536', `count=${Math.ceil(bytes / 65536)}`, `if=${image}`, `of=${out}`]);
-    const fh = await open(out, 'r');
-    try {
-      const buf = new Uint8Array(bytes);
-      const { bytesRead } = await fh.read(buf, 0, bytes, 0);
-      return buf.subarray(0, bytesRead);
-    } finally {
-      await fh.close();
-    }
+    return await readFileHead(out, bytes);
   } finally {
     await rm(tmp, { recursive: true, force: true });
   }
