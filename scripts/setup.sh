@@ -15,6 +15,7 @@ APT_PACKAGES=(
   gdisk openssl                        # sgdisk and openssl passwd: oracles for the image layout and password hashes
   qemu-system-x86 qemu-utils ovmf      # photon image run: QEMU (TCG here), qemu-img for qcow2 and as an oracle, UEFI firmware
   debootstrap                          # npm run bench:image: the Debian 12 image it compares against
+  openssh-client                       # the image boot test logs in over the forwarded ssh port
   dosfstools mtools xorriso genisoimage fdisk libxml2-utils  # the ESP from a directory (mkfs.vfat + mcopy); NoCloud seed ISOs (isoinfo in tests)
 )
 missing=()
