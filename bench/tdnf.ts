@@ -4,7 +4,7 @@
 // Ours is the product: dist/tdnf.mjs as scripts/bundle.mjs builds it (sql.js and zstd WASM
 // beside it), run by this Node.
 // Issue targets (C tdnf 3.6): makecache ≤ 1.5 s, install --assumeno kde-full ≤ 0.19 s and 40 MB.
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { run } from '../src/util/run.ts';
@@ -27,6 +27,13 @@ async function ensureRepo(ctx: BenchContext): Promise<string> {
 async function bundle(root: string): Promise<string> {
   await run(process.execPath, [join(root, 'scripts', 'bundle.mjs')], { cwd: root });
   return join(root, 'dist', 'tdnf.mjs');
+}
+
+/** The GLIBC_TUNABLES the image's tdnf launcher sets (its own line, read so the two agree). */
+function launcherTunables(root: string): string {
+  const m = /glibc\.malloc\.[\w.=:]+/.exec(readFileSync(join(root, 'SPECS', 'tdnf', 'root', 'usr', 'bin', 'tdnf'), 'utf8'));
+  if (!m) throw new Error('SPECS/tdnf/root/usr/bin/tdnf sets no GLIBC_TUNABLES');
+  return m[0];
 }
 
 const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
@@ -58,7 +65,8 @@ export const bench: Bench = {
     await mkdir(dnfRoot, { recursive: true });
     await writeFile(join(work, 'repos', 'big.repo'), `[big]\nname=big\nenabled=1\nbaseurl=file://${repo}\nskip_md_filelists=1\ngpgcheck=0\n`);
     await writeFile(join(work, 'tdnf.conf'), `[main]\ngpgcheck=0\nreposdir=${join(work, 'repos')}\ncachedir=/cache\n`);
-    const ours = `${q(process.execPath)} ${q(script)} -c ${q(join(work, 'tdnf.conf'))} --installroot ${q(root)} -q`;
+    // With the environment /usr/bin/tdnf gives it in the image (SPECS/tdnf/root/usr/bin/tdnf).
+    const ours = `GLIBC_TUNABLES=${launcherTunables(ctx.root)} ${q(process.execPath)} ${q(script)} -c ${q(join(work, 'tdnf.conf'))} --installroot ${q(root)} -q`;
     const dnf = `dnf -q --installroot ${q(dnfRoot)} --releasever=12 --setopt=reposdir=${q(join(work, 'repos'))} --setopt=cachedir=${q(join(work, 'dnfcache'))} --setopt=install_weak_deps=0`;
     const haveDnf = existsSync('/usr/bin/dnf');
     const cases: [string, string, (() => Promise<void>) | undefined][] = [

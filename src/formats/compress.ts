@@ -2,7 +2,6 @@
  * Payload compression for writing packages (gzip, zstd, none), and the bridge from an RPM's
  * PAYLOADCOMPRESSOR tag to a decompressed stream for reading them.
  */
-import { gzipSync } from 'node:zlib';
 import { decompressStream, type CompressionFormat } from './decompress.ts';
 import { PhotonError } from '../util/errors.ts';
 
@@ -41,6 +40,7 @@ export async function compress(format: WriteCompression, data: Uint8Array, level
       return data;
     case 'gzip': {
       // mtime 0 and no file name in the gzip header: node:zlib writes neither, so output is reproducible.
+      const { gzipSync } = await import('node:zlib');
       const out = gzipSync(data, { level });
       return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
     }

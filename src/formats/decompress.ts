@@ -12,7 +12,6 @@
  * bzip2 is rare in repositories today (createrepo_c writes gz, xz or zst), so its whole-buffer
  * decoder is accepted rather than porting a streaming one.
  */
-import { createGunzip } from 'node:zlib';
 import { createRequire } from 'node:module';
 import { Decompress as ZstdDecompress } from 'fzstd';
 import { PhotonError, withFile } from '../util/errors.ts';
@@ -197,6 +196,7 @@ function bunzip2(bytes: Uint8Array): Uint8Array {
 
 async function* gunzipStream(input: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
   // 256 KB output chunks keep per-chunk overhead (events, parser calls) low on 70 MB files.
+  const { createGunzip } = await import('node:zlib');
   const z = createGunzip({ chunkSize: 256 * 1024 });
   let out: Uint8Array[] = [];
   let failure: unknown;

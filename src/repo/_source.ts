@@ -6,7 +6,6 @@
 import { createHash, type Hash } from 'node:crypto';
 import { once } from 'node:events';
 import { createReadStream } from 'node:fs';
-import { createGunzip } from 'node:zlib';
 import { decompressAuto, type ByteSource } from '../formats/decompress.ts';
 import { PhotonError } from '../util/errors.ts';
 import { XmlParser, type XmlHandler } from './xml.ts';
@@ -114,6 +113,7 @@ async function* gunzipPipelined(
   head: Uint8Array,
   it: AsyncIterator<Uint8Array> | Iterator<Uint8Array>,
 ): AsyncGenerator<Uint8Array> {
+  const { createGunzip } = await import('node:zlib');
   const z = createGunzip({ chunkSize: 256 * 1024 });
   const out: Buffer[] = [];
   let zlibFailure: unknown;

@@ -18,9 +18,11 @@
  *   run interns nothing and its ids need no remapping.
  * - `str(id)` decodes on demand (latin1 when the bytes are ASCII, UTF-8 otherwise) and caches
  *   the result, so a name asked for twice is decoded once.
+ * - An adopted arena may come with its tail not read yet (`adopt`'s `tail`): the per-package
+ *   text a solve never looks at. The first read of a string there, or any growth that would copy
+ *   the arena, reads it in first.
  */
 
-const EMPTY_CACHE: (string | undefined)[] = [];
 
 /**
  * A multiplicative hash over bytes [s, e), four bytes per multiply: the dependency chain of one
@@ -74,13 +76,16 @@ export class StringPool {
   count = 1;
   private table: Int32Array;
   private mask: number;
-  private cache: (string | undefined)[] = EMPTY_CACHE;
+  /** Decoded strings by id: a Map, since a run decodes a few thousand of a million strings. */
+  private cache = new Map<number, string>();
   /** True when the last intern() call added a new string. */
   added = false;
   /** Strings in the hash table (add()ed ones are not): what the table's load is counted by. */
   private hashed = 0;
   /** The arena is a view of someone else's buffer (adopt): trim() leaves it alone. */
   private viewed = false;
+  /** Arena bytes from `from` on are not read yet; `read()` fills them in place. */
+  private tail: { from: number; read: () => void } | undefined;
 
   constructor(bytesHint = 1 << 16, stringsHint = 1 << 10) {
     this.bytes = Buffer.allocUnsafe(Math.max(64, bytesHint));
@@ -164,14 +169,11 @@ export class StringPool {
 
   str(id: number): string {
     if (id === 0) return '';
-    let c = this.cache;
-    if (c === EMPTY_CACHE) c = this.cache = [];
-    // Grown by push, never by a store far past the end, so the array stays a fast (non-sparse) one.
-    if (id >= c.length) for (let n = Math.max(id + 1, this.count); c.length < n;) c.push(undefined);
-    let s = c[id];
+    let s = this.cache.get(id);
     if (s === undefined) {
       const o = this.offsets[id]!;
       const e = this.offsets[id + 1]!;
+      if (this.tail !== undefined && e > this.tail.from) this.readTail();
       let ascii = true;
       for (let k = o; k < e; k++) {
         if (this.bytes[k]! >= 0x80) {
@@ -180,7 +182,7 @@ export class StringPool {
         }
       }
       s = this.bytes.toString(ascii ? 'latin1' : 'utf8', o, e);
-      c[id] = s;
+      this.cache.set(id, s);
     }
     return s;
   }
@@ -188,6 +190,7 @@ export class StringPool {
   /** Makes room for `strings` more strings of `bytes` bytes in all, growing the arrays once. */
   reserve(strings: number, bytes: number): void {
     if (this.used + bytes > this.bytes.length) {
+      this.readTail();
       const b = Buffer.allocUnsafe(this.used + bytes);
       this.bytes.copy(b, 0, 0, this.used);
       this.bytes = b;
@@ -213,8 +216,12 @@ export class StringPool {
    * int32s) holding `hashed` of them — without copying: the arrays are used and written in
    * place. The pool must be empty. The caller vouches for the layout (pool-cache.ts checks it).
    */
-  adopt(bytes: Buffer, used: number, offsets: Uint32Array, count: number, table: Int32Array, hashed: number): void {
+  adopt(
+    bytes: Buffer, used: number, offsets: Uint32Array, count: number, table: Int32Array, hashed: number,
+    tail?: { from: number; read: () => void },
+  ): void {
     if (!this.empty) throw new Error('StringPool.adopt: the pool is not empty');
+    this.tail = tail;
     this.bytes = bytes;
     this.used = used;
     this.offsets = offsets;
@@ -222,8 +229,15 @@ export class StringPool {
     this.table = table;
     this.mask = (table.length >>> 1) - 1;
     this.hashed = hashed;
-    this.cache = EMPTY_CACHE;
+    this.cache.clear();
     this.viewed = true;
+  }
+
+  /** Reads the adopted arena's tail in, when it is not yet (before anything copies the arena). */
+  readTail(): void {
+    const t = this.tail;
+    this.tail = undefined;
+    t?.read();
   }
 
   /** Gives back the unused tail of the arrays once loading is over. */
@@ -241,6 +255,7 @@ export class StringPool {
     if (this.used + len > this.bytes.length) {
       let size = this.bytes.length * 2;
       while (size < this.used + len) size *= 2;
+      this.readTail();
       const b = Buffer.allocUnsafe(size);
       this.bytes.copy(b, 0, 0, this.used);
       this.bytes = b;

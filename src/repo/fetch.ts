@@ -18,11 +18,10 @@
 import { createHash, type Hash } from 'node:crypto';
 import { createReadStream, createWriteStream, readFileSync } from 'node:fs';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
-import * as http from 'node:http';
-import * as https from 'node:https';
+import type * as http from 'node:http';
+import type * as https from 'node:https';
 import type { Socket } from 'node:net';
 import { dirname } from 'node:path';
-import * as tls from 'node:tls';
 import { hashAlgorithm } from './_source.ts';
 import { TDNF, TdnfError } from '../tdnf/errors.ts';
 import { tempPathFor } from '../util/fs.ts';
@@ -273,7 +272,8 @@ function readPem(path: string | undefined): Buffer | undefined {
 }
 
 /** An https tunnel through an http proxy (CONNECT host:port). */
-function connectTunnel(proxy: URL, target: URL, opts: FetchOptions): Promise<Socket> {
+async function connectTunnel(proxy: URL, target: URL, opts: FetchOptions): Promise<Socket> {
+  const http = await import('node:http');
   return new Promise((resolve, reject) => {
     const headers: http.OutgoingHttpHeaders = { host: `${target.hostname}:${target.port || 443}` };
     const pu = opts.proxyUsername ?? (proxy.username || undefined);
@@ -293,6 +293,8 @@ function connectTunnel(proxy: URL, target: URL, opts: FetchOptions): Promise<Soc
 async function httpGet(u: URL, tmp: string, opts: FetchOptions, redirects: number): Promise<number> {
   if (redirects > 20) throw curlError(CURLE.TOO_MANY_REDIRECTS, `Maximum (20) redirects followed: ${safeUrl(u.href)}`, false);
   const isHttps = u.protocol === 'https:';
+  // Loaded on first use: a run from file:// repositories or the cache never pays for them.
+  const transport = isHttps ? await import('node:https') : await import('node:http');
   const headers: http.OutgoingHttpHeaders = { 'user-agent': opts.userAgent ?? 'tdnf', accept: '*/*' };
   const user = opts.username ?? (u.username || undefined);
   if (user) headers['authorization'] = basic(user, opts.password ?? u.password);
@@ -311,6 +313,7 @@ async function httpGet(u: URL, tmp: string, opts: FetchOptions, redirects: numbe
     reqOpts.servername = u.hostname;
     if (proxy) {
       const socket = await connectTunnel(proxy, u, opts);
+      const tls = await import('node:tls');
       reqOpts.createConnection = () => tls.connect({ socket, servername: u.hostname, rejectUnauthorized: opts.sslverify !== false, ...(ca ? { ca } : {}), ...(cert ? { cert } : {}), ...(key ? { key } : {}) });
     }
   } else if (proxy) {
@@ -323,7 +326,7 @@ async function httpGet(u: URL, tmp: string, opts: FetchOptions, redirects: numbe
     if (pu) headers['proxy-authorization'] = basic(pu, opts.proxyPassword ?? proxy.password);
   }
   const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
-    const req = (isHttps ? https : http).request(reqOpts, resolve);
+    const req = transport.request(reqOpts, resolve);
     req.on('error', (e: NodeJS.ErrnoException) => reject(e instanceof AttemptError ? e : transportError(e, safeUrl(u.href))));
     if (opts.timeoutMs) {
       req.setTimeout(opts.timeoutMs, () => req.destroy(curlError(CURLE.OPERATION_TIMEDOUT, `Operation timed out after ${opts.timeoutMs} milliseconds: ${safeUrl(u.href)}`)));

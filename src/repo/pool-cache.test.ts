@@ -48,7 +48,7 @@ const bytesOf = (a: Int32Array): Buffer => Buffer.from(a.buffer, a.byteOffset, a
 /** The provides index a loaded pool came with is the one its columns give. */
 function sameProvides(back: PackagePool): void {
   const stored: ProvidesIndex = providesIndexOf(back);
-  const built = buildProvidesIndex({ ...poolData(back), count: back.count }, back.strings.count);
+  const built = buildProvidesIndex({ ...poolData(back), count: back.count }, stored.start.length - 1);
   for (const k of ['start', 'pkg', 'evr', 'flags'] as const) assert.ok(bytesOf(stored[k]).equals(bytesOf(built[k])), k);
 }
 
@@ -99,13 +99,38 @@ test('stale source, other version, corruption: undefined, never trusted', async 
   assert.equal(await loadPoolCache(path, new StringPool(), { source: 'sha256:two' }), undefined);
   assert.equal(await loadPoolCache(join(dir, 'missing.pool'), new StringPool()), undefined);
   const good = await readFile(path);
-  // every single-byte corruption past the magic is refused (a sample of positions)
-  for (let at = 8; at < good.length; at += Math.max(1, Math.floor(good.length / 97))) {
+  const headEnd = good.readUInt32LE(56);
+  assert.ok(headEnd > 112 && headEnd < good.length, 'the per-package text is a tail of its own');
+  // Every single-byte corruption past the magic is refused (a sample of positions, and every
+  // header byte): in the head at load; in the tail when a string there is first read, which
+  // throws and removes the file so that the next run rebuilds it.
+  const positions = new Set<number>();
+  for (let at = 8; at < 112; at++) positions.add(at);
+  for (let at = 8; at < good.length; at += Math.max(1, Math.floor(good.length / 97))) positions.add(at);
+  for (let at = headEnd; at < good.length; at += 29) positions.add(at);
+  for (const at of positions) {
     const bad = Buffer.from(good);
     bad[at] = bad[at]! ^ 0x5a;
     await writeFile(path, bad);
-    assert.equal(await loadPoolCache(path, new StringPool(), { source: 'sha256:one' }), undefined, `byte ${at}`);
+    const back = await loadPoolCache(path, new StringPool(), { source: 'sha256:one' });
+    // The tail's own digest (header bytes 84 … 103) is checked with the tail.
+    if (at < headEnd && !(at >= 84 && at < 104)) {
+      assert.equal(back, undefined, `byte ${at}`);
+      continue;
+    }
+    assert.ok(back, `byte ${at} (tail): loads`);
+    assert.throws(() => back.package(1), /package cache changed or is damaged/, `byte ${at} (tail)`);
+    assert.equal(existsSync(path), false, `byte ${at}: removed`);
+    // Into a pool that already holds strings, the tail is read at once.
+    await writeFile(path, bad);
+    const shared = new StringPool();
+    shared.internString('x');
+    await assert.rejects(loadPoolCache(path, shared, { source: 'sha256:one' }), /damaged/, `byte ${at} (tail, interned)`);
   }
+  // A good tail read later: the summaries are there.
+  await writeFile(path, good);
+  const lazy = (await loadPoolCache(path, new StringPool(), { source: 'sha256:one' }))!;
+  assert.equal(lazy.package(1).summary, 'The beta package é');
   await writeFile(path, good.subarray(0, good.length - 3));
   assert.equal(await loadPoolCache(path, new StringPool()), undefined, 'truncated');
   await writeFile(path, Buffer.alloc(10));

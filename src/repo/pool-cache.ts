@@ -19,13 +19,24 @@
  *   44     4     interned         strings 0 … interned-1 are interned, the rest appended
  *   48     4     tableSlots       slots of the strings' hash table (a power of two)
  *   52     4     provLen          entries of the provides index
- *   56     8     0
- *   64     32    sha256 of the file without these 32 bytes
- *   96     …     source key, then the sections in SECTIONS order (the pool's columns, then its
- *                provides index: _provides_index.ts, over the file's string ids), then the strings: offsets
- *                (stringCount + 1 × u32), the StringPool hash of each interned string
- *                (interned × i32), StringPool's hash table of them (2 × tableSlots × i32), and the
- *                string arena last; the file is padded to 8 bytes
+ *   56     4     headEnd          where the head ends (below)
+ *   60     4     0
+ *   64     20    sha1 of the head: the file up to the arena's appended strings, without 64 … 103
+ *   84     20    sha1 of the tail: the appended strings' text to the end of the file
+ *   104    8     0
+ *   112    …     source key, then the sections in SECTIONS order (the pool's columns, then its
+ *                provides index: _provides_index.ts, over the interned string ids), then the
+ *                strings: offsets (stringCount + 1 × u32), StringPool's hash table of the
+ *                interned ones (2 × tableSlots × i32) and the string arena, interned strings
+ *                first; padded to 8 bytes, the StringPool hash of each interned string
+ *                (interned × i32) last; the file is padded to 8 bytes
+ *
+ * Head and tail: what a solve reads is the head; the tail (the per-package text: summaries,
+ * descriptions, URLs, locations, checksums, and the stored hashes only a second repository
+ * needs) is 12 of the 38 MB of the Debian-sized bench repository. Loading reads the head only;
+ * the tail is read into place the first time a string there is asked for (StringPool's `tail`).
+ * Every fresh page costs (about 2.5 ms a MB on the machines this is measured on), so what a run
+ * never reads is what it saves most.
  *
  * Strings: the pool's ids point into a StringPool shared by every pool of a run, which also
  * holds other repositories' strings. Saving renumbers the strings this pool uses to 0 … n-1 and
@@ -39,28 +50,33 @@
  * (20-30 ms cold); it is used when the pool adopts the file's strings (ids as stored), and
  * rebuilt by whoever needs it when the strings are interned into another pool's ids.
  *
- * Loading checks the digest (native sha256 outruns any JS checksum over 35 MB), every length,
- * and that every id, index and type is in range: a corrupt or stale file is reported as `undefined` (rebuild),
- * never trusted.
+ * Loading checks the head's digest (sha1: a checksum against a damaged file, not a signature —
+ * the cache dir is root's — and twice as fast as sha256 here), every length, and that every id,
+ * index and type is in range: a corrupt or stale file is reported as `undefined` (rebuild), never
+ * trusted. A tail that fails its digest when read later is an error (the file is removed first).
  */
 import { createHash } from 'node:crypto';
+import { closeSync, openSync, readSync, rmSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { DEP_KIND_COUNT, F, NI, NN } from './_scan_primary.ts';
 import { attachProvidesIndex, buildProvidesIndex } from './_provides_index.ts';
 import { buildTable, hashBytes, tableSlots } from './_strpool.ts';
 import { PackagePool, type PoolData, poolData, type StringPool } from './pool.ts';
 import { writeFileAtomic } from '../util/fs.ts';
+import { PhotonError } from '../util/errors.ts';
 
 /** Package columns whose text the scanner stores with StringPool.add(): unique, not looked up. */
 const ADDED = new Uint8Array(NI);
 for (const f of [F.PKGID, F.SUMMARY, F.DESCRIPTION, F.URL, F.LOCATION]) ADDED[f] = 1;
 
 const MAGIC = Buffer.from('TDNFPOOL', 'latin1');
-export const POOL_CACHE_VERSION = 3;
+export const POOL_CACHE_VERSION = 4;
 const BOM = 0x01020304;
-const HEADER = 96;
-/** Where the sha256 digest sits in the header. */
+const HEADER = 112;
+/** Where the digests sit in the header: the head's, then the tail's (20 bytes each). */
 const DIGEST = 64;
+const TAIL_DIGEST = 84;
+const DIGESTS_END = 104;
 
 function pad8(n: number): number {
   return (n + 7) & ~7;
@@ -71,8 +87,10 @@ interface Counts {
   depCount: number;
   depListLen: number;
   fileLen: number;
-  /** Strings in the file (the provides index's start has one more entry). */
+  /** Strings in the file. */
   strings: number;
+  /** Interned strings (the provides index's start has one more entry). */
+  interned: number;
   provLen: number;
 }
 
@@ -88,7 +106,7 @@ const SECTIONS = [
   ['fileIndex', 4, (c: Counts) => c.count + 1],
   ['filePath', 4, (c: Counts) => c.fileLen],
   ['fileType', 1, (c: Counts) => c.fileLen],
-  ['provStart', 4, (c: Counts) => c.strings + 1],
+  ['provStart', 4, (c: Counts) => c.interned + 1],
   ['provPkg', 4, (c: Counts) => c.provLen],
   ['provEvr', 4, (c: Counts) => c.provLen],
   ['provFlags', 4, (c: Counts) => c.provLen],
@@ -110,12 +128,13 @@ export function encodePoolCache(pool: PackagePool, options: PoolCacheOptions = {
   const d = poolData(pool);
   const c: Counts = {
     count: d.count, depCount: d.depCount, depListLen: d.depIndex[d.count * DEP_KIND_COUNT]!, fileLen: d.fileIndex[d.count]!,
-    strings: 0, provLen: 0,
+    strings: 0, interned: 0, provLen: 0,
   };
   // Renumber the strings this pool uses: first those that must stay findable by lookup()
   // (names, EVRs, arches, paths …), then the per-package text the scanner stores with add()
   // (ADDED columns), which loading appends without touching the hash table.
   const sp = d.strings;
+  sp.readTail();
   const map = new Int32Array(sp.count).fill(-1);
   map[0] = 0;
   let n = 1;
@@ -145,10 +164,11 @@ export function encodePoolCache(pool: PackagePool, options: PoolCacheOptions = {
   const depName = use(d.depName, c.depCount);
   const depEvr = use(d.depEvr, c.depCount);
   const filePath = use(d.filePath, c.fileLen);
-  const interned = n;
+  const interned = (c.interned = n);
   row(1);
   c.strings = n;
-  const prov = buildProvidesIndex({ count: c.count, ints, depIndex: d.depIndex, depList: d.depList, depName, depEvr, depFlags: d.depFlags }, n);
+  // Names (of packages and of provides) are all interned: the index needs no other ids.
+  const prov = buildProvidesIndex({ count: c.count, ints, depIndex: d.depIndex, depList: d.depList, depName, depEvr, depFlags: d.depFlags }, interned);
   c.provLen = prov.pkg.length;
   const cols: Record<SectionName, ArrayBufferView> = {
     ints,
@@ -182,10 +202,10 @@ export function encodePoolCache(pool: PackagePool, options: PoolCacheOptions = {
   let size = pad8(HEADER + source.length);
   for (const [name] of SECTIONS) size = pad8(size + cols[name].byteLength);
   const offsetsAt = size;
-  const hashesAt = pad8(offsetsAt + offsets.byteLength);
-  const tableAt = pad8(hashesAt + hashes.byteLength);
+  const tableAt = pad8(offsetsAt + offsets.byteLength);
   const arenaAt = tableAt + 8 * slots;
-  size = pad8(arenaAt + arenaBytes);
+  const hashesAt = pad8(arenaAt + arenaBytes);
+  size = pad8(hashesAt + hashes.byteLength);
   const out = Buffer.alloc(size);
   let at = arenaAt;
   for (let m = 0; m < n; m++) {
@@ -200,7 +220,8 @@ export function encodePoolCache(pool: PackagePool, options: PoolCacheOptions = {
     offsets[m + 1] = at - arenaAt;
   }
   MAGIC.copy(out, 0);
-  const h = [POOL_CACHE_VERSION, BOM, c.count, c.depCount, c.depListLen, c.fileLen, n, arenaBytes, source.length, interned, slots, c.provLen];
+  const headEnd = arenaAt + offsets[interned]!;
+  const h = [POOL_CACHE_VERSION, BOM, c.count, c.depCount, c.depListLen, c.fileLen, n, arenaBytes, source.length, interned, slots, c.provLen, headEnd];
   h.forEach((v, i) => out.writeUInt32LE(v, 8 + 4 * i));
   source.copy(out, HEADER);
   let pos = pad8(HEADER + source.length);
@@ -213,13 +234,17 @@ export function encodePoolCache(pool: PackagePool, options: PoolCacheOptions = {
   out.set(new Uint8Array(hashes.buffer), hashesAt);
   const table = buildTable(hashes, interned, slots);
   out.set(new Uint8Array(table.buffer), tableAt);
-  digest(out).copy(out, DIGEST);
+  digest(out, 0, headEnd).copy(out, DIGEST);
+  digest(out, headEnd, size).copy(out, TAIL_DIGEST);
   return out;
 }
 
-/** sha256 of a cache file's bytes without the digest itself. */
-function digest(file: Buffer): Buffer {
-  return createHash('sha256').update(file.subarray(0, DIGEST)).update(file.subarray(HEADER)).digest();
+/** sha1 of bytes [from, to) of a cache file, the header's digests left out. */
+function digest(file: Buffer, from: number, to: number): Buffer {
+  const h = createHash('sha1');
+  if (from < DIGEST) h.update(file.subarray(from, DIGEST)).update(file.subarray(DIGESTS_END, to));
+  else h.update(file.subarray(from, to));
+  return h.digest();
 }
 
 /** Arena room read past a cache's strings, so the installed set and other repos append in place. */
@@ -238,47 +263,84 @@ export async function loadPoolCache(path: string, strings: StringPool, options: 
   }
   let buf: Buffer;
   let size: number;
-  const h = createHash('sha256');
+  let headEnd: number;
+  const h = createHash('sha1');
   try {
     size = (await fh.stat()).size;
     if (size < HEADER || size % 8 !== 0) return undefined;
-    // One buffer that the pool's columns (and, adopted, its strings) view in place; the spare
-    // room past the end is only touched (and only then resident) when used. It is read in
-    // chunks, each hashed while the next one is read (the read, page faults of the fresh
-    // buffer included, runs on libuv's pool): the digest costs little more than the read.
+    // One buffer that the pool's columns (and, adopted, its strings) view in place, the file's
+    // size and some: the tail (read later, if ever) and the spare room past the end are only
+    // resident once written. The head is read in chunks, each hashed while the next one is read
+    // (the read, page faults of the fresh buffer included, runs on libuv's pool).
     buf = Buffer.allocUnsafeSlow(size + ARENA_SPARE);
-    let hashed = 0;
-    let got = 0;
-    let next = fh.read(buf, 0, Math.min(READ_CHUNK, size), 0);
-    while (got < size) {
+    const { bytesRead } = await fh.read(buf, 0, HEADER, 0);
+    headEnd = buf.readUInt32LE(56);
+    if (bytesRead !== HEADER || headEnd < HEADER || headEnd > size) return undefined;
+    h.update(buf.subarray(0, DIGEST)).update(buf.subarray(DIGESTS_END, HEADER));
+    let got = HEADER;
+    let next = fh.read(buf, got, Math.min(READ_CHUNK, headEnd - got), got);
+    while (got < headEnd) {
       const { bytesRead } = await next;
       if (bytesRead === 0) return undefined;
+      const from = got;
       got += bytesRead;
-      if (got < size) next = fh.read(buf, got, Math.min(READ_CHUNK, size - got), got);
-      // The digest covers the file without its own 32 bytes (DIGEST … HEADER).
-      if (hashed < DIGEST) h.update(buf.subarray(hashed, (hashed = Math.min(got, DIGEST))));
-      if (hashed === DIGEST && got > DIGEST) hashed = Math.min(got, HEADER);
-      if (got > hashed) h.update(buf.subarray(hashed, (hashed = got)));
+      if (got < headEnd) next = fh.read(buf, got, Math.min(READ_CHUNK, headEnd - got), got);
+      h.update(buf.subarray(from, got));
     }
   } finally {
     await fh.close();
   }
-  return decodePoolCache(buf, size, strings, options, h.digest());
+  if (!h.digest().equals(buf.subarray(DIGEST, DIGEST + 20))) return undefined;
+  return decodePoolCache(buf, size, headEnd, strings, options, path);
 }
 
-/** Bytes per read of a cache file (hashed while the next is read). */
+/** Bytes per read of a cache file's head (hashed while the next is read). */
 const READ_CHUNK = 4 << 20;
 
-/** The pool in the first `size` bytes of `buf` (room past them is the arena's spare). */
-function decodePoolCache(buf: Buffer, size: number, strings: StringPool, options: PoolCacheOptions, sum = digest(buf.subarray(0, size))): PackagePool | undefined {
+/**
+ * Reads the tail of the cache file at `path` whose head is in `buf`: the appended strings' text
+ * into place (`buf` from `headEnd` to `textEnd`), and returns the rest of the file (the stored
+ * hashes), checked against the tail's digest. Past `textEnd`, `buf` may hold strings appended
+ * since the load, so nothing is read there. Throws when the file is not the one loaded (tdnf's
+ * lock keeps it so, barring damage); the file is removed so that the next run rebuilds it.
+ */
+function readTail(path: string, buf: Buffer, headEnd: number, textEnd: number, size: number): Buffer {
+  const rest = Buffer.allocUnsafe(size - textEnd);
+  let ok = false;
+  try {
+    const fd = openSync(path, 'r');
+    try {
+      const header = Buffer.alloc(HEADER);
+      ok = readSync(fd, header, 0, HEADER, 0) === HEADER && header.equals(buf.subarray(0, HEADER)) &&
+        readSync(fd, buf, headEnd, textEnd - headEnd, headEnd) === textEnd - headEnd &&
+        readSync(fd, rest, 0, rest.length, textEnd) === rest.length &&
+        createHash('sha1').update(buf.subarray(headEnd, textEnd)).update(rest).digest().equals(buf.subarray(TAIL_DIGEST, TAIL_DIGEST + 20));
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    ok = false;
+  }
+  if (!ok) {
+    rmSync(path, { force: true });
+    throw new PhotonError('ECORRUPT', `${path}: the package cache changed or is damaged; it was removed, run the command again`, { file: path });
+  }
+  return rest;
+}
+
+/**
+ * The pool in the first `size` bytes of `buf` (room past them is the arena's spare), of which
+ * `headEnd` are read and checked; the rest is read from `path` when needed.
+ */
+function decodePoolCache(buf: Buffer, size: number, headEnd: number, strings: StringPool, options: PoolCacheOptions, path: string): PackagePool | undefined {
   if (!buf.subarray(0, 8).equals(MAGIC)) return undefined;
   const u = (i: number): number => buf.readUInt32LE(8 + 4 * i);
   if (u(0) !== POOL_CACHE_VERSION || u(1) !== BOM) return undefined;
   const stringCount = u(6);
-  const c: Counts = { count: u(2), depCount: u(3), depListLen: u(4), fileLen: u(5), strings: stringCount, provLen: u(11) };
+  const interned = u(9);
+  const c: Counts = { count: u(2), depCount: u(3), depListLen: u(4), fileLen: u(5), strings: stringCount, interned, provLen: u(11) };
   const arenaBytes = u(7);
   const sourceLen = u(8);
-  const interned = u(9);
   const slots = u(10);
   if (stringCount < 1 || interned < 1 || interned > stringCount) return undefined;
   if (slots < 16 || (slots & (slots - 1)) !== 0 || slots !== tableSlots(interned - 1)) return undefined;
@@ -290,12 +352,12 @@ function decodePoolCache(buf: Buffer, size: number, strings: StringPool, options
     pos = pad8(pos + el * len(c));
   }
   const offsetsAt = pos;
-  const hashesAt = pad8(offsetsAt + 4 * (stringCount + 1));
-  const tableAt = pad8(hashesAt + 4 * interned);
+  const tableAt = pad8(offsetsAt + 4 * (stringCount + 1));
   const arenaAt = tableAt + 8 * slots;
-  if (pad8(arenaAt + arenaBytes) !== size) return undefined;
+  const textEnd = arenaAt + arenaBytes;
+  const hashesAt = pad8(textEnd);
+  if (pad8(hashesAt + 4 * interned) !== size || arenaAt > headEnd) return undefined;
   if (options.source !== undefined && buf.toString('utf8', HEADER, HEADER + sourceLen) !== options.source) return undefined;
-  if (!sum.equals(buf.subarray(DIGEST, HEADER))) return undefined;
   const view = <T>(C: new (b: ArrayBufferLike, o: number, n: number) => T, o: number, n: number): T => new C(buf.buffer, buf.byteOffset + o, n);
   const col = <T>(C: new (b: ArrayBufferLike, o: number, n: number) => T, name: SectionName): T => view(C, ...at[name]!);
   const k: Columns & Prov = {
@@ -306,21 +368,29 @@ function decodePoolCache(buf: Buffer, size: number, strings: StringPool, options
     provEvr: col(Int32Array, 'provEvr'), provFlags: col(Int32Array, 'provFlags'),
   };
   const offsets = view(Uint32Array, offsetsAt, stringCount + 1);
-  const hashes = view(Int32Array, hashesAt, interned);
   const table = view(Int32Array, tableAt, 2 * slots);
   if (!checkStructure(c, stringCount, arenaBytes, offsets, k)) return undefined;
+  // The head ends where the appended strings' text starts.
+  if (arenaAt + offsets[interned]! !== headEnd) return undefined;
   if (strings.empty) {
     // The first pool of the run: the StringPool becomes the file's strings, ids as stored.
     if (!inRange(table, interned, 1, 2)) return undefined;
     if (!inRange(k.ints, stringCount) || !inRange(k.depName, stringCount) || !inRange(k.depEvr, stringCount) || !inRange(k.filePath, stringCount)) return undefined;
     if (!checkProvides(c, k)) return undefined;
-    strings.adopt(buf.subarray(arenaAt), arenaBytes, offsets, stringCount, table, interned - 1);
+    strings.adopt(buf.subarray(arenaAt), arenaBytes, offsets, stringCount, table, interned - 1, {
+      from: offsets[interned]!,
+      read: () => void readTail(path, buf, headEnd, textEnd, size),
+    });
     const { provStart, provPkg, provEvr, provFlags, ...cols } = k;
     const pool = new PackagePool({ strings, count: c.count, depCount: c.depCount, ...cols });
     attachProvidesIndex(pool, { start: provStart, pkg: provPkg, evr: provEvr, flags: provFlags });
     return pool;
   }
   // Interned, the ids change: the stored provides index no longer applies (rebuilt on demand).
+  // Interning copies every string, so the tail is read now.
+  const rest = readTail(path, buf, headEnd, textEnd, size);
+  const hashes = new Int32Array(interned);
+  Buffer.from(hashes.buffer).set(rest.subarray(hashesAt - textEnd, hashesAt - textEnd + 4 * interned));
   const { provStart: _s, provPkg: _p, provEvr: _e, provFlags: _f, ...cols } = k;
   return intern(c, stringCount, interned, arenaBytes, offsets, hashes, buf.subarray(arenaAt, arenaAt + arenaBytes), strings, cols);
 }
@@ -335,7 +405,7 @@ interface Prov {
 
 /** The stored provides index in range: runs in order, packages and EVR ids real ones. */
 function checkProvides(c: Counts, k: Prov): boolean {
-  return ascending(k.provStart, c.strings, 0, c.provLen) && inRange(k.provPkg, c.count) && inRange(k.provEvr, c.strings);
+  return ascending(k.provStart, c.interned, 0, c.provLen) && inRange(k.provPkg, c.count) && inRange(k.provEvr, c.strings);
 }
 
 // The checks below run once per load over ~4 million entries, cold: every one goes through

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { PhotonError } from './errors.ts';
 
 /** Debian packages that provide the host tools we call, for the hint when one is missing. */
@@ -30,7 +29,9 @@ function quote(arg: string): string {
  * The one way we start subprocesses: a missing tool names its Debian package, and a failure
  * prints a command line the user can paste to reproduce it.
  */
-export function run(cmd: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
+export async function run(cmd: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
+  // Loaded on first use: most tdnf runs start no process.
+  const { spawn } = await import('node:child_process');
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { cwd: options.cwd, env: options.env ?? process.env, stdio: 'pipe' });
     const out: Buffer[] = [];
