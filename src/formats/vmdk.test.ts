@@ -8,6 +8,7 @@ import { cleanup, tempDir } from '../../test/kit/tmp.ts';
 import { isPhotonError } from '../util/errors.ts';
 import { run } from '../util/run.ts';
 import { planLayout, writeTables } from './gpt.ts';
+import { dataRanges } from '../util/sparse.ts';
 import { writeStreamOptimizedVmdk } from './vmdk.ts';
 
 const MiB = 1024 * 1024;
@@ -117,4 +118,25 @@ test('a disk that is not a whole number of grains, an empty disk, and bad input'
   await bad(writeStreamOptimizedVmdk(join(dir, 'nope.raw'), vmdk), /no such file/);
   await writeFile(join(dir, 'short.raw'), new Uint8Array(100));
   await bad(writeStreamOptimizedVmdk(join(dir, 'short.raw'), vmdk), /not a positive multiple of 512/);
+});
+
+test('a sparse raw disk: only its data is read, and qemu-img sees the same disk', async () => {
+  const raw = join(dir, 'sparse.raw');
+  const vmdk = join(dir, 'sparse.vmdk');
+  // Data at grain-unaligned places, holes between (the file is 40 MiB, 3 small pieces of data).
+  const fh = await open(raw, 'w');
+  await fh.truncate(40 * MiB);
+  const piece = (n: number) => Buffer.alloc(n, 0x5a);
+  await fh.write(piece(1000), 0, 1000, 3 * MiB + 12345);
+  await fh.write(piece(70000), 0, 70000, 17 * MiB - 512);
+  await fh.write(piece(512), 0, 512, 40 * MiB - 512);
+  await fh.close();
+  const ranges = await dataRanges(raw);
+  assert.ok(ranges, 'python3 answers');
+  const data = ranges.reduce((n, [s, e]) => n + e - s, 0);
+  assert.ok(data < 4 * MiB && ranges.length >= 3, `the holes are holes: ${JSON.stringify(ranges)}`);
+  const r = await writeStreamOptimizedVmdk(raw, vmdk);
+  // 1000 bytes in one grain, 70000 bytes over three, 512 in the last one.
+  assert.equal(r.populated, 5 * 65536);
+  assert.match(await qemu('compare', '-f', 'raw', '-F', 'vmdk', raw, vmdk), /Images are identical/);
 });

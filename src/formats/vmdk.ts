@@ -33,6 +33,7 @@ import { basename, dirname } from 'node:path';
 import { type Deflate, constants as zlibConstants, createDeflate } from 'node:zlib';
 import { PhotonError, withFile } from '../util/errors.ts';
 import { tempPathFor } from '../util/fs.ts';
+import { dataRanges } from '../util/sparse.ts';
 
 const SECTOR = 512;
 const GRAIN_SECTORS = 128;
@@ -176,6 +177,19 @@ class GrainDeflater {
   }
 }
 
+/** Byte ranges widened to whole grains and merged where they then meet. */
+function grainRanges(ranges: ReadonlyArray<[number, number]>): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  for (const [s, e] of ranges) {
+    const a = Math.floor(s / GRAIN) * GRAIN;
+    const b = Math.ceil(e / GRAIN) * GRAIN;
+    const last = out.at(-1);
+    if (last && a <= last[1]) last[1] = Math.max(last[1], b);
+    else out.push([a, b]);
+  }
+  return out;
+}
+
 /** Deflaters working at once: libuv's thread pool has 4 threads. */
 const DEFLATERS = 4;
 
@@ -212,7 +226,8 @@ class Out {
 
 /**
  * Writes the raw disk at `rawPath` as a stream-optimized VMDK at `outPath`, atomically, reading
- * the raw disk in 1 MiB pieces (never all of it in memory). Grains of zeros are left out.
+ * the raw disk in 1 MiB pieces (never all of it in memory). Grains of zeros are left out; the
+ * raw disk's holes (a fresh image is mostly holes) are not even read.
  */
 export async function writeStreamOptimizedVmdk(rawPath: string, outPath: string, opts: VmdkOptions = {}): Promise<VmdkResult> {
   const level = opts.level ?? 1;
@@ -272,8 +287,9 @@ export async function writeStreamOptimizedVmdk(rawPath: string, outPath: string,
         if (pad) await out.write(Buffer.alloc(pad));
       };
 
-      for (let pos = 0; pos < rawSize; pos += READ_CHUNK) {
-        const want = Math.min(READ_CHUNK, rawSize - pos);
+      const ranges = grainRanges((await dataRanges(rawPath)) ?? [[0, rawSize]]);
+      for (const [start, end] of ranges) for (let pos = start; pos < end; pos += READ_CHUNK) {
+        const want = Math.min(READ_CHUNK, end - pos, rawSize - pos);
         const slot = ring[next]!;
         next = (next + 1) % ring.length;
         while (slot.pending) await emit();
