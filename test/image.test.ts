@@ -4,7 +4,7 @@
 // and password aging and cloud-init's ssh key took effect (ssh logs in through the forwarded
 // port), the firewall and hardening sysctls are in force. Then the other kernel flavors boot, BIOS boots GRUB, and a bad kickstart builds nothing.
 import assert from 'node:assert/strict';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { pathToFileURL } from 'node:url';
@@ -38,12 +38,12 @@ services: { sshd: enabled }
 ${extra}`;
 }
 
-async function build(name: string, extra: string): Promise<string> {
+async function build(name: string, extra: string, format: 'raw' | 'ova' = 'raw'): Promise<string> {
   const file = join(dir, `${name}.yaml`);
   await writeFile(file, kickstart(name, extra));
   const ks = await loadKickstart(file);
-  const out = join(dir, `${name}.raw`);
-  await buildImage(ks, { format: 'raw', output: out, repos, tdnf, log: (l) => process.stderr.write(`# ${name}: ${l}\n`) });
+  const out = join(dir, `${name}.${format}`);
+  await buildImage(ks, { format, output: out, repos, tdnf, log: (l) => process.stderr.write(`# ${name}: ${l}\n`) });
   return out;
 }
 
@@ -137,6 +137,23 @@ describe('photon image', () => {
     try {
       await bootAndLogin(vm, { user: 'root', password: PASSWORD, timeoutMs: 300_000 });
       assert.match(await runOnConsole(vm, 'cat /proc/cmdline'), /BOOT_IMAGE=\/boot\/vmlinuz-/);
+    } finally {
+      await vm.stop();
+    }
+  });
+
+  it('OVA: the stream-optimized VMDK inside boots with UEFI, GRUB for BIOS beside it', async () => {
+    const ova = await build('photon-ova', 'bootmode: dualboot\nlinux_flavor: linux-esx\nplatform: ova\n', 'ova');
+    const unpacked = join(dir, 'ova');
+    await mkdir(unpacked);
+    await run('tar', ['-xf', ova, '-C', unpacked]);
+    const vmdk = (await readdir(unpacked)).find((f) => f.endsWith('.vmdk'));
+    assert.ok(vmdk, 'the OVA holds a VMDK');
+    const vm = await startVm({ image: join(unpacked, vmdk), firmware: 'efi', memoryMiB: 1536, cpus: 2 });
+    try {
+      await bootAndLogin(vm, { user: 'root', password: PASSWORD, timeoutMs: 300_000 });
+      assert.equal((await runOnConsole(vm, 'test -d /sys/firmware/efi && test -f /boot/grub2/grub.cfg && echo both')).trim(), 'both');
+      assert.equal((await runOnConsole(vm, 'findmnt -no FSTYPE /')).trim(), 'ext4');
     } finally {
       await vm.stop();
     }
