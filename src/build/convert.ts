@@ -333,16 +333,12 @@ export async function convertRecipe(input: ConvertInput): Promise<ConvertedPacka
   const claim = new Set(recipe.dirs);
 
   // Declared effects ship files too (sysusers.d, tmpfiles.d, presets): add them before splitting.
+  // Whether ldconfig runs is known only after the split; it changes the scripts, not the files.
+  const effectsOf = (fields: Recipe | SubpackageRecipe, ldconfig: boolean) =>
+    declaredEffects({ pkg: fields.name, sysusers: fields.sysusers, tmpfiles: fields.tmpfiles, systemd: fields.systemd, ldconfig, scripts: fields.scripts });
   const effects = new Map<string, ReturnType<typeof declaredEffects>>();
   for (const fields of [recipe, ...recipe.subpackages]) {
-    const e = declaredEffects({
-      pkg: fields.name,
-      sysusers: fields.sysusers,
-      tmpfiles: fields.tmpfiles,
-      systemd: fields.systemd,
-      ldconfig: false,
-      scripts: fields.scripts,
-    });
+    const e = effectsOf(fields, false);
     effects.set(fields.name, e);
     for (const f of e.files) {
       tree.set(f.path, { path: f.path, type: 'file', mode: 0o644, user: 'root', group: 'root', mtime: clamp, data: new TextEncoder().encode(f.text), origin: 'recipe' });
@@ -372,14 +368,7 @@ export async function convertRecipe(input: ConvertInput): Promise<ConvertedPacka
     const part = parts.get(fields.name)!;
     const deps = automaticDeps(part, fields.autodeps);
     const ldconfig = fields.ldconfig ?? deps.hasSoname;
-    const e = declaredEffects({
-      pkg: fields.name,
-      sysusers: fields.sysusers,
-      tmpfiles: fields.tmpfiles,
-      systemd: fields.systemd,
-      ldconfig,
-      scripts: fields.scripts,
-    });
+    const e = ldconfig ? effectsOf(fields, true) : effects.get(fields.name)!;
     const files = packFiles(part, claim);
     const spec: PackSpec = {
       name: fields.name,
