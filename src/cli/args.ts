@@ -83,3 +83,15 @@ export function one(args: ParsedArgs, name: string): string | undefined {
 export function all(args: ParsedArgs, name: string): string[] {
   return args.options.get(name) ?? [];
 }
+
+/**
+ * `photon CMD SUB [options]` for a command with one subcommand: SUB's parsed options, or the exit
+ * status once the usage is printed (asked for with -h/--help: 0; no or another subcommand: 2).
+ */
+export function subcommandArgs(argv: readonly string[], sub: string, spec: OptionSpec, usage: string): ParsedArgs | number {
+  const [first, ...rest] = argv;
+  const args = first === sub ? parseArgs(rest, spec) : undefined;
+  if (args && !args.flags.has('help')) return args;
+  process.stdout.write(usage);
+  return args || first === '--help' || first === '-h' ? 0 : 2;
+}

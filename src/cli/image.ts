@@ -7,7 +7,7 @@ import { loadKickstart } from '../image/kickstart.ts';
 import { OUTPUT_FORMATS, type OutputFormat, defaultOutputName } from '../image/outputs.ts';
 import type { RepoSource } from '../image/stages.ts';
 import { PhotonError } from '../util/errors.ts';
-import { type OptionSpec, one, parseArgs } from './args.ts';
+import { type OptionSpec, one, subcommandArgs } from './args.ts';
 
 const SPEC: OptionSpec = {
   format: { value: true, short: 'f' },
@@ -35,17 +35,9 @@ function repoSource(arg: string): RepoSource {
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const [sub, ...rest] = argv;
-  if (sub === 'run') return (await import('./image-run.ts')).main(rest);
-  if (sub !== 'build') {
-    process.stdout.write(USAGE);
-    return sub === '--help' || sub === '-h' ? 0 : 2;
-  }
-  const args = parseArgs(rest, SPEC);
-  if (args.flags.has('help')) {
-    process.stdout.write(USAGE);
-    return 0;
-  }
+  if (argv[0] === 'run') return (await import('./image-run.ts')).main(argv.slice(1));
+  const args = subcommandArgs(argv, 'build', SPEC, USAGE);
+  if (typeof args === 'number') return args;
   if (args.positionals.length > 1) throw new PhotonError('E_USAGE', `expected one kickstart\n${USAGE}`);
   const format = (one(args, 'format') ?? 'raw') as OutputFormat;
   if (!OUTPUT_FORMATS.includes(format)) throw new PhotonError('E_USAGE', `--format must be one of ${OUTPUT_FORMATS.join(', ')}, not '${format}'`);

@@ -3,7 +3,7 @@ import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { serveRepo } from '../build/serve.ts';
 import { PhotonError } from '../util/errors.ts';
-import { type OptionSpec, one, parseArgs } from './args.ts';
+import { type OptionSpec, one, subcommandArgs } from './args.ts';
 
 const SPEC: OptionSpec = {
   stage: { value: true },
@@ -19,16 +19,8 @@ Serves the stage (default ./stage, as photon build writes it) over HTTP, on 127.
 `;
 
 export async function main(argv: string[]): Promise<number> {
-  const [sub, ...rest] = argv;
-  if (sub !== 'serve') {
-    process.stdout.write(USAGE);
-    return sub === '--help' || sub === '-h' ? 0 : 2;
-  }
-  const args = parseArgs(rest, SPEC);
-  if (args.flags.has('help')) {
-    process.stdout.write(USAGE);
-    return 0;
-  }
+  const args = subcommandArgs(argv, 'serve', SPEC, USAGE);
+  if (typeof args === 'number') return args;
   const root = one(args, 'stage') ?? 'stage';
   const portText = one(args, 'port') ?? '8080';
   if (!/^\d+$/.test(portText) || Number(portText) > 65535) throw new PhotonError('E_USAGE', `--port needs a port number, not '${portText}'`);
