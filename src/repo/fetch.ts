@@ -325,11 +325,19 @@ async function httpGet(u: URL, tmp: string, opts: FetchOptions, redirects: numbe
     const pu = opts.proxyUsername ?? (proxy.username || undefined);
     if (pu) headers['proxy-authorization'] = basic(pu, opts.proxyPassword ?? proxy.password);
   }
+  const timedOut = () => curlError(CURLE.OPERATION_TIMEDOUT, `Operation timed out after ${opts.timeoutMs} milliseconds: ${safeUrl(u.href)}`);
+  let started: http.IncomingMessage | undefined;
   const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
-    const req = transport.request(reqOpts, resolve);
+    const req = transport.request(reqOpts, (r) => resolve((started = r)));
     req.on('error', (e: NodeJS.ErrnoException) => reject(e instanceof AttemptError ? e : transportError(e, safeUrl(u.href))));
     if (opts.timeoutMs) {
-      req.setTimeout(opts.timeoutMs, () => req.destroy(curlError(CURLE.OPERATION_TIMEDOUT, `Operation timed out after ${opts.timeoutMs} milliseconds: ${safeUrl(u.href)}`)));
+      // An idle socket times the request out; once the body is flowing, the body fails with the
+      // same error (not as an aborted receive), whichever of this and the overall timer fires first.
+      req.setTimeout(opts.timeoutMs, () => {
+        const e = timedOut();
+        started?.destroy(e);
+        req.destroy(e);
+      });
     }
     req.end();
   });
@@ -350,7 +358,7 @@ async function httpGet(u: URL, tmp: string, opts: FetchOptions, redirects: numbe
   }
   const len = res.headers['content-length'];
   const total = len !== undefined ? Number(len) : undefined;
-  const overall = opts.timeoutMs ? setTimeout(() => res.destroy(curlError(CURLE.OPERATION_TIMEDOUT, `Operation timed out after ${opts.timeoutMs} milliseconds: ${safeUrl(u.href)}`)), opts.timeoutMs) : undefined;
+  const overall = opts.timeoutMs ? setTimeout(() => res.destroy(timedOut()), opts.timeoutMs) : undefined;
   try {
     const n = await pump(res, tmp, new Sink(opts, u.href, total));
     if (total !== undefined && n !== total) throw curlError(CURLE.PARTIAL_FILE, `Transferred a partial file: ${n} of ${total} bytes from ${safeUrl(u.href)}`);
