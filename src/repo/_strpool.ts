@@ -84,8 +84,8 @@ export class StringPool {
   private hashed = 0;
   /** The arena is a view of someone else's buffer (adopt): trim() leaves it alone. */
   private viewed = false;
-  /** Arena bytes from `from` on are not read yet; `read()` fills them in place. */
-  private tail: { from: number; read: () => void } | undefined;
+  /** Arena bytes [from, to) are not read yet; `read()` fills them in place. */
+  private tail: { from: number; to: number; read: () => void } | undefined;
 
   constructor(bytesHint = 1 << 16, stringsHint = 1 << 10) {
     this.bytes = Buffer.allocUnsafe(Math.max(64, bytesHint));
@@ -173,7 +173,8 @@ export class StringPool {
     if (s === undefined) {
       const o = this.offsets[id]!;
       const e = this.offsets[id + 1]!;
-      if (this.tail !== undefined && e > this.tail.from) this.readTail();
+      // Strings appended since the adoption lie past the tail: they are there already.
+      if (this.tail !== undefined && e > this.tail.from && o < this.tail.to) this.readTail();
       let ascii = true;
       for (let k = o; k < e; k++) {
         if (this.bytes[k]! >= 0x80) {
@@ -215,13 +216,15 @@ export class StringPool {
    * `used` is used before growing), `offsets` for `count` strings, `table` (2 × a power of two
    * int32s) holding `hashed` of them — without copying: the arrays are used and written in
    * place. The pool must be empty. The caller vouches for the layout (pool-cache.ts checks it).
+   * With `tail`, the arena from `tail.from` to `used` is not read yet: `tail.read()` fills it in
+   * place when a string there is first asked for.
    */
   adopt(
     bytes: Buffer, used: number, offsets: Uint32Array, count: number, table: Int32Array, hashed: number,
     tail?: { from: number; read: () => void },
   ): void {
     if (!this.empty) throw new Error('StringPool.adopt: the pool is not empty');
-    this.tail = tail;
+    this.tail = tail && { ...tail, to: used };
     this.bytes = bytes;
     this.used = used;
     this.offsets = offsets;

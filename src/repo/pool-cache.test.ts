@@ -127,6 +127,19 @@ test('stale source, other version, corruption: undefined, never trusted', async 
     shared.internString('x');
     await assert.rejects(loadPoolCache(path, shared, { source: 'sha256:one' }), /damaged/, `byte ${at} (tail, interned)`);
   }
+  // Strings added after the load (the installed set's) are not in the tail: asking for one
+  // does not read it, and so does not trip over a damaged one.
+  {
+    const bad = Buffer.from(good);
+    bad[good.length - 9] = bad[good.length - 9]! ^ 0x5a;
+    await writeFile(path, bad);
+    const strings = new StringPool();
+    const back = (await loadPoolCache(path, strings, { source: 'sha256:one' }))!;
+    const fresh = strings.internString('installed-only');
+    assert.equal(strings.str(fresh), 'installed-only');
+    assert.equal(back.str(back.name(0)), 'alpha', 'names are in the head');
+    assert.throws(() => back.package(1), /damaged/);
+  }
   // A good tail read later: the summaries are there.
   await writeFile(path, good);
   const lazy = (await loadPoolCache(path, new StringPool(), { source: 'sha256:one' }))!;
