@@ -58,7 +58,7 @@ export interface VmdkOptions {
   level?: number;
   /** ddb.adapterType; the OVF's controller is what vSphere uses, this is a hint (default lsilogic). */
   adapterType?: VmdkAdapter;
-  /** Grains being compressed at once (default 16; the thread pool has 4 threads unless UV_THREADPOOL_SIZE says more). */
+  /** Grains read and not yet written (default 16); up to 4 of them are compressed at once, one per deflater. */
   parallel?: number;
   /** The descriptor's content id (8 hex digits); random when absent. */
   cid?: string;
