@@ -36,6 +36,31 @@ export function bootPackages(ks: Kickstart): string[] {
 }
 
 /**
+ * The tdnf.conf and .repo text the install stage runs tdnf with: the kickstart's `repos` when it
+ * has any, else one repo per source (signature-checked when the source ships a key).
+ * `insecure_repo` is POI's: sslverify=0 for every repo, signatures still checked.
+ */
+export function buildTdnfConfig(
+  ks: Pick<Kickstart, 'repos' | 'insecure_repo'>,
+  sources: readonly RepoSource[],
+  paths: { repoDir: string; cachedir: string },
+): { conf: string; repo: string } {
+  const value = (v: unknown): string => (Array.isArray(v) ? v.join(' ') : typeof v === 'boolean' ? (v ? '1' : '0') : String(v));
+  // Over the kickstart's own sslverify too: POI sets it on every repo.
+  const section = (head: string, lines: string[]): string =>
+    [head, ...(ks.insecure_repo ? [...lines.filter((l) => !l.startsWith('sslverify=')), 'sslverify=0'] : lines), ''].join('\n');
+  const sections = Object.keys(ks.repos).length
+    ? Object.entries(ks.repos).map(([id, r]) => section(`[${id}]`, Object.entries(r).map(([k, v]) => `${k}=${value(v)}`)))
+    : sources.map((r, i) => section(`[image-build-${i}]`, [`name=image build ${i}`, `baseurl=${r.baseurl}`, 'enabled=1',
+        ...(r.gpgkey ? ['gpgcheck=1', 'repo_gpgcheck=1', `gpgkey=${r.gpgkey}`] : ['gpgcheck=0'])]));
+  return {
+    conf: ['[main]', 'gpgcheck=1', `repodir=${paths.repoDir}`, `cachedir=${paths.cachedir}`, 'keepcache=0',
+      ...(ks.insecure_repo ? ['sslverify=0'] : []), ''].join('\n'),
+    repo: sections.join('\n'),
+  };
+}
+
+/**
  * Installs the package set with our tdnf (the bundle, as images run it) into the staging root.
  * The repository file used for the build is removed afterwards: the image keeps photon-repos'.
  */
@@ -47,14 +72,10 @@ export async function installPackages(ks: Kickstart, ctx: StageContext, repos: R
   // The build's own tdnf.conf and repositories live outside the root: the image keeps photon-repos'.
   const conf = join(ctx.work, 'tdnf.conf');
   const repoDir = join(ctx.work, 'repos.d');
-  await writeFile(conf, `[main]\ngpgcheck=${ks.insecure_repo ? 0 : 1}\nrepodir=${repoDir}\ncachedir=${ks.tdnf_cachedir ?? join(ctx.work, 'tdnf-cache')}\nkeepcache=0\n`);
+  const files = buildTdnfConfig(ks, repos, { repoDir, cachedir: ks.tdnf_cachedir ?? join(ctx.work, 'tdnf-cache') });
+  await writeFile(conf, files.conf);
   await mkdir(repoDir, { recursive: true });
-  const sections = Object.keys(ks.repos).length
-    ? Object.entries(ks.repos).map(([id, r]) => `[${id}]\n${Object.entries(r).map(([k, v]) => `${k}=${Array.isArray(v) ? v.join(' ') : String(v)}`).join('\n')}\n`)
-    : repos.map((r, i) =>
-        [`[image-build-${i}]`, `name=image build ${i}`, `baseurl=${r.baseurl}`, 'enabled=1',
-          r.gpgkey && !ks.insecure_repo ? `gpgcheck=1\nrepo_gpgcheck=1\ngpgkey=${r.gpgkey}` : 'gpgcheck=0', ''].join('\n'));
-  await writeFile(join(repoDir, 'image-build.repo'), sections.join('\n'));
+  await writeFile(join(repoDir, 'image-build.repo'), files.repo);
   const packages = [...new Set([...ks.packages, ...bootPackages(ks)])];
   ctx.log(`installing ${packages.join(' ')}`);
   const res = await run(process.execPath, [tdnf, '--installroot', root, '-c', conf, '--releasever', '5.0', '-y', '-q', 'install', ...packages], { allowFailure: true });
