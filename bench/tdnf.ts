@@ -2,7 +2,8 @@
 // makes it): makecache, install --assumeno of two big desktops, list available — our bundled
 // CLI beside Debian's dnf in the same run, wall time and peak RSS (GNU time's %M) of each.
 // Ours is the product: dist/tdnf.mjs as scripts/bundle.mjs builds it (sql.js and zstd WASM
-// beside it), run by this Node.
+// beside it), run by Node 18 (Debian 12's, which images ship; scripts/node18.sh) with the
+// environment the image's /usr/bin/tdnf gives it.
 // Issue targets (C tdnf 3.6): makecache ≤ 1.5 s, install --assumeno kde-full ≤ 0.19 s and 40 MB.
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
@@ -29,11 +30,15 @@ async function bundle(root: string): Promise<string> {
   return join(root, 'dist', 'tdnf.mjs');
 }
 
-/** The GLIBC_TUNABLES the image's tdnf launcher sets (its own line, read so the two agree). */
-function launcherTunables(root: string): string {
-  const m = /glibc\.malloc\.[\w.=:]+/.exec(readFileSync(join(root, 'SPECS', 'tdnf', 'root', 'usr', 'bin', 'tdnf'), 'utf8'));
+/**
+ * The environment the image's tdnf launcher sets (its own lines, read so the two agree): the
+ * malloc tunable, and a code cache, kept in `work` here rather than /var/cache/tdnf.
+ */
+function launcherEnv(root: string, work: string): string {
+  const launcher = readFileSync(join(root, 'SPECS', 'tdnf', 'root', 'usr', 'bin', 'tdnf'), 'utf8');
+  const m = /glibc\.malloc\.[\w.=:]+/.exec(launcher);
   if (!m) throw new Error('SPECS/tdnf/root/usr/bin/tdnf sets no GLIBC_TUNABLES');
-  return m[0];
+  return `GLIBC_TUNABLES=${m[0]}${launcher.includes('TDNF_CODE_CACHE=') ? ` TDNF_CODE_CACHE=${q(join(work, 'tdnf.v8cache'))}` : ''}`;
 }
 
 const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
@@ -65,8 +70,8 @@ export const bench: Bench = {
     await mkdir(dnfRoot, { recursive: true });
     await writeFile(join(work, 'repos', 'big.repo'), `[big]\nname=big\nenabled=1\nbaseurl=file://${repo}\nskip_md_filelists=1\ngpgcheck=0\n`);
     await writeFile(join(work, 'tdnf.conf'), `[main]\ngpgcheck=0\nreposdir=${join(work, 'repos')}\ncachedir=/cache\n`);
-    // With the environment /usr/bin/tdnf gives it in the image (SPECS/tdnf/root/usr/bin/tdnf).
-    const ours = `GLIBC_TUNABLES=${launcherTunables(ctx.root)} ${q(process.execPath)} ${q(script)} -c ${q(join(work, 'tdnf.conf'))} --installroot ${q(root)} -q`;
+    const node18 = (await run('bash', [join(ctx.root, 'scripts', 'node18.sh')])).stdout.toString().trim();
+    const ours = `${launcherEnv(ctx.root, work)} ${q(node18)} ${q(script)} -c ${q(join(work, 'tdnf.conf'))} --installroot ${q(root)} -q`;
     const dnf = `dnf -q --installroot ${q(dnfRoot)} --releasever=12 --setopt=reposdir=${q(join(work, 'repos'))} --setopt=cachedir=${q(join(work, 'dnfcache'))} --setopt=install_weak_deps=0`;
     const haveDnf = existsSync('/usr/bin/dnf');
     const cases: [string, string, (() => Promise<void>) | undefined][] = [

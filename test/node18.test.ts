@@ -6,7 +6,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile, readdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { run } from '../src/util/run.ts';
@@ -92,4 +92,29 @@ test('pack, sign, createrepo, install, query and erase under Node 18 from the bu
   assert.equal(hist.at(-1)?.AddedCount, 3);
   await tdnf18(['-y', 'erase', 'photon-hello']);
   assert.deepEqual(await packages(), ['photon-release-5.0-1.ph5.noarch']);
+});
+
+test("tdnf's code cache under Node 18: written after a run, used by the next, a damaged one refused and rewritten", async () => {
+  const cache = join(work, 'tdnf.v8cache');
+  const tdnf = (args: string[]) => run(node18, [join(repo, 'dist/tdnf.mjs'), ...args], { cwd: repo, env: { ...process.env, TDNF_CODE_CACHE: cache } });
+  const plain = (await run(node18, [join(repo, 'dist/tdnf.mjs'), '--help'], { cwd: repo })).stdout.toString();
+  assert.match(plain, /^Usage: tdnf/m);
+  assert.equal((await tdnf(['--help'])).stdout.toString(), plain);
+  const first = await readFile(cache);
+  assert.ok(first.length > 10_000, `a code cache of ${first.length} bytes`);
+  // Accepted: the next run leaves the file as it is (a rejected one would be written again).
+  const before = (await stat(cache)).mtimeMs;
+  assert.equal((await tdnf(['--help'])).stdout.toString(), plain);
+  assert.equal((await stat(cache)).mtimeMs, before);
+  // A damaged payload: V8's checksum refuses it, the run is the same, and the file is rewritten.
+  const bad = Buffer.from(first);
+  bad.fill(0xa5, bad.length >> 1, (bad.length >> 1) + 64);
+  await writeFile(cache, bad);
+  assert.equal((await tdnf(['--help'])).stdout.toString(), plain);
+  const after = await readFile(cache);
+  assert.ok(!after.subarray(after.length >> 1, (after.length >> 1) + 64).equals(Buffer.alloc(64, 0xa5)), 'the damaged cache was rewritten');
+  // Not writable (a directory in its place): tdnf still runs, without a cache.
+  await rm(cache);
+  await mkdir(cache);
+  assert.equal((await tdnf(['--help'])).stdout.toString(), plain);
 });

@@ -286,5 +286,8 @@ export async function tdnf(argv: readonly string[], preset: { json?: boolean; as
 const isMain = process.argv[1] !== undefined && /tdnfj?(\.[cm]?[jt]s)?$/.test(process.argv[1]);
 if (isMain) {
   const asTdnfj = /tdnfj(\.[cm]?[jt]s)?$/.test(process.argv[1]!);
-  process.exitCode = await tdnf(process.argv.slice(2), asTdnfj ? { json: true, assumeYes: true } : {});
+  // No top-level await: the image runs this module as CommonJS (src/cli/tdnf-launch.ts).
+  void tdnf(process.argv.slice(2), asTdnfj ? { json: true, assumeYes: true } : {}).then((code) => {
+    process.exitCode = code;
+  });
 }

@@ -516,13 +516,13 @@ export class PrimaryScanner {
       if (ne === ns) throw this.error(`unexpected '${String.fromCharCode(b[i]!)}' in <${this.names.str(el)}>`, i);
       while (i < n && isSpace(b[i]!)) i++;
       if (i >= n) return -1;
-      const attr = (): string => Buffer.from(b.subarray(ns, ne)).toString();
-      if (b[i] !== EQ) throw this.error(`attribute '${attr()}' of <${this.names.str(el)}> has no value`, i);
+      // (No closure for the name in these messages: it would put ns and ne in a heap context.)
+      if (b[i] !== EQ) throw this.error(`attribute '${nameText(b, ns, ne)}' of <${this.names.str(el)}> has no value`, i);
       i++;
       while (i < n && isSpace(b[i]!)) i++;
       if (i >= n) return -1;
       const q = b[i]!;
-      if (q !== QUOT && q !== APOS) throw this.error(`attribute '${attr()}' of <${this.names.str(el)}> is not quoted`, i);
+      if (q !== QUOT && q !== APOS) throw this.error(`attribute '${nameText(b, ns, ne)}' of <${this.names.str(el)}> is not quoted`, i);
       const vs = ++i;
       let amp = 0;
       for (c = b[i]!; i < n && c !== q; c = b[++i]!) if (c === AMP) amp = 1;
@@ -869,6 +869,11 @@ function firstBadUtf8(b: Uint8Array, e: number): number {
     else hi = mid;
   }
   return lo;
+}
+
+/** A name's bytes as text, for messages. */
+function nameText(b: Uint8Array, s: number, e: number): string {
+  return Buffer.from(b.subarray(s, e)).toString();
 }
 
 function startsWith(b: Uint8Array, at: number, s: string): boolean {
