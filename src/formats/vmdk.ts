@@ -22,15 +22,16 @@
  * GD offset, 64 overhead (sectors before the first grain), 72 unclean shutdown, 73–76 the newline
  * test bytes "\n", " ", "\r", "\n", 77 compression algorithm (1 = deflate).
  *
- * Grains compress independently, so they are deflated on libuv's thread pool, several at once,
- * and written in order as they finish: the 1 GiB disk of a typical image takes a few seconds
- * where `qemu-img convert -O vmdk -o subformat=streamOptimized` (one thread, level 6) takes ~20.
- * Each of those deflaters is one zlib stream reused grain after grain (GrainDeflater).
+ * Grains compress independently, so worker threads deflate them, a 1 MiB piece of the disk at a
+ * time, while the main thread reads the next pieces and writes the finished ones in order: the
+ * 1 GiB disk of a typical image takes a few seconds where `qemu-img convert -O vmdk -o
+ * subformat=streamOptimized` (one thread, level 6) takes ~20.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { type FileHandle, mkdir, open, rename, rm } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { basename, dirname } from 'node:path';
-import { type Deflate, constants as zlibConstants, createDeflate } from 'node:zlib';
+import { Worker } from 'node:worker_threads';
 import { PhotonError, withFile } from '../util/errors.ts';
 import { tempPathFor } from '../util/fs.ts';
 import { dataRanges } from '../util/sparse.ts';
@@ -47,9 +48,9 @@ const FLAGS = 1 | (1 << 16) | (1 << 17);
 const MARKER_GT = 1;
 const MARKER_GD = 2;
 const MARKER_FOOTER = 3;
-/** The disk is read this much at a time (16 grains). */
+/** The disk is read, and handed to a worker, this much at a time (16 grains). */
 const READ_CHUNK = 16 * GRAIN;
-const ZERO_GRAIN = Buffer.alloc(GRAIN);
+const ZERO_SECTOR = Buffer.alloc(SECTOR);
 
 export type VmdkAdapter = 'ide' | 'buslogic' | 'lsilogic' | 'legacyESX';
 
@@ -58,7 +59,7 @@ export interface VmdkOptions {
   level?: number;
   /** ddb.adapterType; the OVF's controller is what vSphere uses, this is a hint (default lsilogic). */
   adapterType?: VmdkAdapter;
-  /** Grains read and not yet written (default 16); up to 4 of them are compressed at once, one per deflater. */
+  /** Threads deflating grains (default: one per CPU, at most 4). */
   parallel?: number;
   /** The descriptor's content id (8 hex digits); random when absent. */
   cid?: string;
@@ -135,45 +136,83 @@ export function vmdkDescriptor(capacitySectors: number, fileName: string, opts: 
 }
 
 /**
- * One zlib stream that deflates grain after grain, each a whole zlib stream of its own (finished
- * with Z_FINISH, then reset for the next). A fresh stream per grain would allocate, fault in and
- * zero its ~400 KB of state for every 64 KiB of input: that cost as much system time as the
- * compression took user time.
+ * A worker's job: deflate each grain of a piece of the disk that is not all zeros, as one zlib
+ * stream of its own. The piece's buffer travels to the worker and back (transferred, not copied)
+ * and is read into again; the grains come back in one buffer with their sizes (-1: all zeros).
+ * deflateSync gives every grain a fresh zlib state (~400 KB), but the worker's own malloc arena
+ * hands the freed one straight back: it is not faulted in again, as it was on the shared thread
+ * pool. CommonJS source, run with `eval`: the same in the bundles and from the sources.
  */
-class GrainDeflater {
-  private readonly z: Deflate;
-  private out: Buffer[] = [];
-  private failure: Error | undefined;
-  /** The last grain given: the next one starts after it. */
-  private last: Promise<unknown> = Promise.resolve();
+const DEFLATE_WORKER = `
+const { parentPort } = require('node:worker_threads');
+const { deflateSync } = require('node:zlib');
+const GRAIN = ${GRAIN};
+const ZERO = Buffer.alloc(GRAIN);
+parentPort.on('message', ({ buf, length, level }) => {
+  const data = Buffer.from(buf, 0, length);
+  const sizes = new Int32Array(length / GRAIN);
+  const parts = [];
+  let total = 0;
+  for (let g = 0; g < sizes.length; g++) {
+    const grain = data.subarray(g * GRAIN, (g + 1) * GRAIN);
+    if (grain.equals(ZERO)) { sizes[g] = -1; continue; }
+    const z = deflateSync(grain, { level, memLevel: 9 });
+    sizes[g] = z.length;
+    parts.push(z);
+    total += z.length;
+  }
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const z of parts) { out.set(z, at); at += z.length; }
+  parentPort.postMessage({ buf, sizes, out: out.buffer }, [buf, out.buffer]);
+});
+`;
 
-  constructor(level: number) {
-    this.z = createDeflate({ level, memLevel: 9 });
-    this.z.on('data', (b: Buffer) => this.out.push(b));
-    this.z.on('error', (e: Error) => {
-      this.failure = e;
+interface Deflated {
+  /** The piece's buffer, back from the worker, to read into again. */
+  buf: ArrayBuffer;
+  /** Compressed size of each grain of the piece, -1 for a grain of zeros. */
+  sizes: Int32Array;
+  /** The compressed grains, back to back. */
+  out: ArrayBuffer;
+}
+
+/** Worker threads deflating pieces of the disk, each one piece at a time, answers in order. */
+class DeflatePool {
+  private readonly workers: Worker[];
+  /** Per worker, the callbacks of the pieces it was given, oldest first (it answers in order). */
+  private readonly waiting: Array<Array<{ resolve: (d: Deflated) => void; reject: (e: Error) => void }>>;
+  private failure: Error | undefined;
+  private turn = 0;
+
+  constructor(threads: number) {
+    this.workers = Array.from({ length: threads }, () => new Worker(DEFLATE_WORKER, { eval: true }));
+    this.waiting = this.workers.map(() => []);
+    this.workers.forEach((w, i) => {
+      w.on('message', (d: Deflated) => this.waiting[i]!.shift()!.resolve(d));
+      const fail = (e: Error) => {
+        this.failure ??= e;
+        for (const p of this.waiting[i]!.splice(0)) p.reject(e);
+      };
+      w.on('error', fail);
+      w.on('exit', (code) => fail(new PhotonError('E_VMDK', `a deflate worker exited (${code})`)));
     });
   }
 
-  /** The zlib stream of `data`, which must not change until this settles. */
-  deflate(data: Buffer): Promise<Buffer> {
-    const next = this.last.then(() => new Promise<Buffer>((resolve, reject) => {
-      if (this.failure) return reject(this.failure);
-      this.z.write(data);
-      this.z.flush(zlibConstants.Z_FINISH, () => {
-        if (this.failure) return reject(this.failure);
-        const z = this.out.length === 1 ? this.out[0]! : Buffer.concat(this.out);
-        this.out = [];
-        this.z.reset();
-        resolve(z);
-      });
-    }));
-    this.last = next.catch(() => undefined);
-    return next;
+  /** Deflates the first `length` bytes of `buf` (whole grains), which is handed over until it settles. */
+  deflate(buf: ArrayBuffer, length: number, level: number): Promise<Deflated> {
+    if (this.failure) return Promise.reject(this.failure);
+    const i = this.turn++ % this.workers.length;
+    return new Promise((resolve, reject) => {
+      this.waiting[i]!.push({ resolve, reject });
+      this.workers[i]!.postMessage({ buf, length, level }, [buf]);
+    });
   }
 
-  close(): void {
-    this.z.close();
+  async close(): Promise<void> {
+    this.failure ??= new PhotonError('E_VMDK', 'closed');
+    for (const w of this.workers) w.removeAllListeners('exit');
+    await Promise.all(this.workers.map((w) => w.terminate()));
   }
 }
 
@@ -189,9 +228,6 @@ function grainRanges(ranges: ReadonlyArray<[number, number]>): Array<[number, nu
   }
   return out;
 }
-
-/** Deflaters working at once: libuv's thread pool has 4 threads. */
-const DEFLATERS = 4;
 
 /** Sequential output with a running SHA-256; small pieces are gathered into one write. */
 class Out {
@@ -232,7 +268,7 @@ class Out {
 export async function writeStreamOptimizedVmdk(rawPath: string, outPath: string, opts: VmdkOptions = {}): Promise<VmdkResult> {
   const level = opts.level ?? 1;
   if (!Number.isInteger(level) || level < 1 || level > 9) throw new PhotonError('E_VMDK', `compression level ${level} is not 1–9`);
-  const parallel = Math.max(1, opts.parallel ?? 16);
+  const threads = Math.max(1, Math.min(opts.parallel ?? availableParallelism(), 4));
   const cid = opts.cid ?? randomBytes(4).toString('hex');
   if (!/^[0-9a-f]{8}$/.test(cid)) throw new PhotonError('E_VMDK', `content id ${JSON.stringify(cid)} is not 8 lower-case hex digits`);
 
@@ -253,7 +289,7 @@ export async function writeStreamOptimizedVmdk(rawPath: string, outPath: string,
     if (1 + descriptorSectors > OVERHEAD) throw new PhotonError('E_VMDK', 'descriptor too long');
 
     const fh = await open(tmp, 'w', 0o644);
-    const deflaters = Array.from({ length: Math.min(parallel, DEFLATERS) }, () => new GrainDeflater(level));
+    const pool = new DeflatePool(threads);
     try {
       const out = new Out(fh);
       const head = Buffer.alloc(OVERHEAD * SECTOR);
@@ -264,50 +300,49 @@ export async function writeStreamOptimizedVmdk(rawPath: string, outPath: string,
       // gt[i]: the sector of grain i's marker, 0 when the grain is not stored.
       const gt = new Uint32Array(tables * GTES_PER_GT);
       let populated = 0;
-      // Read buffers are reused once none of their grains is still being compressed: fresh
-      // 1 MiB buffers for every read would cost a page fault per 4 KiB, a GiB of them per GiB.
-      type Slot = { buf: Buffer; pending: number };
-      const ring: Slot[] = Array.from({ length: parallel + 2 }, () => ({ buf: Buffer.allocUnsafe(READ_CHUNK), pending: 0 }));
-      let turn = 0;
-      let next = 0;
-      const inflight: Array<{ grain: number; data: Promise<Buffer>; slot: Slot }> = [];
+      // Two pieces per thread in flight keep each one busy while this thread reads and writes.
+      // Their buffers come back with the grains and are read into again: fresh 1 MiB buffers for
+      // every read would cost a page fault per 4 KiB, a GiB of them per GiB.
+      const inflight: Array<{ first: number; job: Promise<Deflated> }> = [];
+      const spare: ArrayBuffer[] = [];
       const emit = async (): Promise<void> => {
-        const { grain, data, slot } = inflight.shift()!;
-        const z = await data;
-        slot.pending--;
-        const sector = out.offset / SECTOR;
-        if (sector > 0xffffffff) throw new PhotonError('E_VMDK', 'VMDK larger than 2 TiB');
-        gt[grain] = sector;
-        const marker = Buffer.alloc(12);
-        marker.writeBigUInt64LE(BigInt(grain * GRAIN_SECTORS), 0);
-        marker.writeUInt32LE(z.length, 8);
-        await out.write(marker);
-        await out.write(z);
-        const pad = (SECTOR - ((12 + z.length) % SECTOR)) % SECTOR;
-        if (pad) await out.write(Buffer.alloc(pad));
+        const { first, job } = inflight.shift()!;
+        const { buf, sizes, out: z } = await job;
+        spare.push(buf);
+        let at = 0;
+        for (let g = 0; g < sizes.length; g++) {
+          const n = sizes[g]!;
+          if (n < 0) continue;
+          populated += GRAIN;
+          const sector = out.offset / SECTOR;
+          if (sector > 0xffffffff) throw new PhotonError('E_VMDK', 'VMDK larger than 2 TiB');
+          gt[first + g] = sector;
+          const marker = Buffer.alloc(12);
+          marker.writeBigUInt64LE(BigInt((first + g) * GRAIN_SECTORS), 0);
+          marker.writeUInt32LE(n, 8);
+          await out.write(marker);
+          await out.write(Buffer.from(z, at, n));
+          at += n;
+          const pad = (SECTOR - ((12 + n) % SECTOR)) % SECTOR;
+          if (pad) await out.write(ZERO_SECTOR.subarray(0, pad));
+        }
       };
 
       const ranges = grainRanges((await dataRanges(rawPath)) ?? [[0, rawSize]]);
       for (const [start, end] of ranges) for (let pos = start; pos < end; pos += READ_CHUNK) {
         const want = Math.min(READ_CHUNK, end - pos, rawSize - pos);
-        const slot = ring[next]!;
-        next = (next + 1) % ring.length;
-        while (slot.pending) await emit();
-        const buf = slot.buf.subarray(0, Math.ceil(want / GRAIN) * GRAIN);
+        const ab = spare.pop() ?? new ArrayBuffer(READ_CHUNK);
+        const buf = Buffer.from(ab);
+        const length = Math.ceil(want / GRAIN) * GRAIN;
         const { bytesRead } = await raw.read(buf, 0, want, pos);
         if (bytesRead !== want) throw new PhotonError('E_IO', `short read at offset ${pos}`, { file: rawPath });
         // The last grain of a disk that is not a whole number of grains is padded with zeros.
-        buf.fill(0, want);
-        for (let at = 0; at < buf.length; at += GRAIN) {
-          if (buf.compare(ZERO_GRAIN, 0, GRAIN, at, at + GRAIN) === 0) continue;
-          populated += GRAIN;
-          const data = deflaters[turn++ % deflaters.length]!.deflate(buf.subarray(at, at + GRAIN));
-          // Rejections are awaited in emit(); until then, keep Node from calling them unhandled.
-          data.catch(() => undefined);
-          slot.pending++;
-          inflight.push({ grain: (pos + at) / GRAIN, data, slot });
-          if (inflight.length >= parallel) await emit();
-        }
+        buf.fill(0, want, length);
+        const job = pool.deflate(ab, length, level);
+        // Rejections are awaited in emit(); until then, keep Node from calling them unhandled.
+        job.catch(() => undefined);
+        inflight.push({ first: pos / GRAIN, job });
+        if (inflight.length >= 2 * threads) await emit();
       }
       while (inflight.length) await emit();
 
@@ -336,7 +371,7 @@ export async function writeStreamOptimizedVmdk(rawPath: string, outPath: string,
       await fh.close().catch(() => undefined);
       throw e;
     } finally {
-      for (const d of deflaters) d.close();
+      await pool.close();
     }
   } catch (e) {
     await rm(tmp, { force: true });
