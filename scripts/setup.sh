@@ -17,7 +17,12 @@ APT_PACKAGES=(
   debootstrap                          # npm run bench:image: the Debian 12 image it compares against
   openssh-client                       # the image boot test logs in over the forwarded ssh port
   dosfstools mtools xorriso genisoimage fdisk libxml2-utils  # the ESP from a directory (mkfs.vfat + mcopy); NoCloud seed ISOs (isoinfo in tests)
+  qemu-user-static binfmt-support      # aarch64 images: their packages' scriptlets run under QEMU user emulation
+  qemu-system-arm qemu-efi-aarch64     # photon image run of aarch64 images: QEMU's virt board and its UEFI firmware (AAVMF)
 )
+# binfmt_misc hands foreign binaries to qemu-user-static; mounted before the install, which
+# registers its interpreters there.
+mountpoint -q /proc/sys/fs/binfmt_misc || mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc || true
 missing=()
 for p in "${APT_PACKAGES[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 command -v node >/dev/null 2>&1 || missing+=(nodejs npm)
@@ -26,8 +31,14 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get update -qq
   apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
-# The benchmark reads Debian's package index; make sure one is there.
-ls /var/lib/apt/lists/*_main_binary-amd64_Packages* >/dev/null 2>&1 || apt-get update -qq
+# photon build --arch aarch64 pins and fetches arm64 .debs through apt: it needs their lists.
+dpkg --print-foreign-architectures | grep -qx arm64 || dpkg --add-architecture arm64
+# The benchmark reads Debian's package index (and the aarch64 build the arm64 one).
+for a in amd64 arm64; do
+  ls /var/lib/apt/lists/*_main_binary-${a}_Packages* >/dev/null 2>&1 || { apt-get update -qq; break; }
+done
+
+grep -qx enabled /proc/sys/fs/binfmt_misc/qemu-aarch64 2>/dev/null || update-binfmts --enable qemu-aarch64 || true
 
 # Node 18 for the tests of what runs inside images (Debian 12 ships 18.20.4).
 bash scripts/node18.sh >/dev/null

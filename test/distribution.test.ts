@@ -10,6 +10,28 @@ import { run } from '../src/util/run.ts';
 import { type TestStage, testStage } from './kit/stage.ts';
 import { cleanup, tempDir } from './kit/tmp.ts';
 
+/**
+ * Every RPM of `stage` passes rpm -K with the project key, and libsolv's installcheck finds the
+ * repository closed for `arch`; returns the RPMs' paths.
+ */
+async function signedAndClosed(stage: string, arch: string, work: string): Promise<string[]> {
+  await mkdir(work, { recursive: true });
+  const rpms: string[] = [];
+  for (const a of await readdir(join(stage, 'RPMS'))) for (const f of await readdir(join(stage, 'RPMS', a))) rpms.push(join(stage, 'RPMS', a, f));
+  assert.ok(rpms.length >= 150, `${rpms.length} packages`);
+  const keydb = join(work, 'keydb');
+  await run('rpm', ['--dbpath', keydb, '--import', join(stage, 'RPM-GPG-KEY-photon')]);
+  const k = await run('rpm', ['--dbpath', keydb, '-K', ...rpms], { allowFailure: true });
+  const lines = k.stdout.toString().trim().split('\n');
+  assert.equal(lines.length, rpms.length);
+  for (const line of lines) assert.match(line, /: digests signatures OK$/);
+  const primary = (await readdir(join(stage, 'repodata'))).find((f) => f.endsWith('-primary.xml.gz'))!;
+  await writeFile(join(work, 'repo.solv'), (await run('sh', ['-c', `gzip -dc '${join(stage, 'repodata', primary)}' | rpmmd2solv`])).stdout);
+  const ic = await run('installcheck', [arch, join(work, 'repo.solv')], { allowFailure: true });
+  assert.equal(ic.status, 0, ic.stdout.toString());
+  return rpms;
+}
+
 let dir = '';
 let built: TestStage;
 
@@ -21,23 +43,32 @@ describe('the distribution', () => {
   after(() => cleanup(dir));
 
   it('every RPM passes rpm -K with the project key, and libsolv finds the repository closed', async () => {
-    const rpms: string[] = [];
-    for (const arch of await readdir(join(built.stage, 'RPMS'))) for (const f of await readdir(join(built.stage, 'RPMS', arch))) rpms.push(join(built.stage, 'RPMS', arch, f));
-    assert.ok(rpms.length >= 150, `${rpms.length} packages`);
-    const names = rpms.map((p) => p.split('/').pop()!);
-    for (const want of ['minimal-5.0', 'basic-5.0', 'linux-6.', 'linux-esx-6.', 'linux-rt-6.', 'tdnf-3.', 'docker-', 'systemd-2', 'openssh-server-', 'grub2-efi-image-', 'systemd-boot-', 'dracut-']) {
+    const names = (await signedAndClosed(built.stage, 'x86_64', join(dir, 'x86_64'))).map((p) => p.split('/').pop()!);
+    for (const want of ['minimal-5.0', 'basic-5.0', 'linux-6.', 'linux-esx-6.', 'linux-rt-6.', 'tdnf-3.', 'docker-', 'systemd-2', 'openssh-server-', 'grub2-efi-image-', 'grub2-pc-', 'systemd-boot-', 'dracut-']) {
       assert.ok(names.some((n) => n.startsWith(want)), want);
     }
-    const keydb = join(dir, 'keydb');
-    await run('rpm', ['--dbpath', keydb, '--import', join(built.stage, 'RPM-GPG-KEY-photon')]);
-    const k = await run('rpm', ['--dbpath', keydb, '-K', ...rpms], { allowFailure: true });
-    const lines = k.stdout.toString().trim().split('\n');
-    assert.equal(lines.length, rpms.length);
-    for (const line of lines) assert.match(line, /: digests signatures OK$/);
-    const primary = (await readdir(join(built.stage, 'repodata'))).find((f) => f.endsWith('-primary.xml.gz'))!;
-    await writeFile(join(dir, 'repo.solv'), (await run('sh', ['-c', `gzip -dc '${join(built.stage, 'repodata', primary)}' | rpmmd2solv`])).stdout);
-    const ic = await run('installcheck', ['x86_64', join(dir, 'repo.solv')], { allowFailure: true });
-    assert.equal(ic.status, 0, ic.stdout.toString());
+  });
+
+  it('aarch64: the same recipes build for arm64 into a signed, closed repository of arm64 binaries', async () => {
+    const arm = await testStage('aarch64');
+    const rpms = await signedAndClosed(arm.stage, 'aarch64', join(dir, 'aarch64'));
+    const names = rpms.map((p) => p.split('/').pop()!);
+    for (const want of ['minimal-5.0', 'linux-6.', 'linux-esx-6.', 'linux-rt-6.', 'tdnf-3.', 'docker-', 'systemd-2', 'grub2-efi-image-', 'systemd-boot-']) {
+      assert.ok(names.some((n) => n.startsWith(want)), want);
+    }
+    assert.ok(names.every((n) => /\.(aarch64|noarch)\.rpm$/.test(n)), names.filter((n) => !/\.(aarch64|noarch)\.rpm$/.test(n)).join(' '));
+    // BIOS GRUB is for PCs only (exclusiveArch), as in Photon's spec.
+    assert.ok(!names.some((n) => n.startsWith('grub2-pc-')));
+    // What is inside is arm64: bash's ELF header, the GRUB image's and the kernel flavor's names.
+    const x = join(dir, 'aarch64-x');
+    await mkdir(x, { recursive: true });
+    const rpmOf = (prefix: string) => rpms.find((p) => p.split('/').pop()!.startsWith(prefix))!;
+    await run('sh', ['-c', `rpm2cpio '${rpmOf('bash-5')}' | cpio -idm --quiet ./usr/bin/bash`], { cwd: x });
+    assert.match((await run('readelf', ['-h', join(x, 'usr/bin/bash')])).stdout.toString(), /Machine:\s+AArch64/);
+    const lists = async (prefix: string) => (await run('rpm', ['-qlp', rpmOf(prefix)])).stdout.toString();
+    assert.match(await lists('grub2-efi-image-'), /^\/usr\/lib\/grub\/arm64-efi\/monolithic\/grubaa64\.efi$/m);
+    assert.match(await lists('linux-esx-'), /^\/boot\/vmlinuz-6\.1\.0-\d+-cloud-arm64$/m);
+    assert.match(await lists('systemd-boot-'), /systemd-bootaa64\.efi$/m);
   });
 
   it('tdnf install minimal gives a root where systemd, sshd, docker and tdnf work, and rpm -Va finds every file', async () => {

@@ -20,7 +20,7 @@ import { writeFileAtomic } from '../util/fs.ts';
 import { type PackageFacts, unmetRequirements } from './closure.ts';
 import { type Lock, type LockEntry, LOCK_FILE, fetchDebs, readLock, resolveFromApt, writeLock } from './debian.ts';
 import { loadSigningKey } from './keys.ts';
-import { type Distribution, type Recipe, loadDistribution, loadRecipes } from './recipe.ts';
+import { BUILD_ARCHES, type BuildArch, type Distribution, type Recipe, archMacros, loadDistribution, loadRecipes } from './recipe.ts';
 import { type BuiltRpm, type RecipeJob, type WorkerReply, buildRecipe } from './worker.ts';
 
 /**
@@ -80,8 +80,6 @@ export interface BuildSummary {
   unmet: { pkg: string; requirement: string }[];
   published: boolean;
 }
-
-const DEBIAN_ARCH: Record<string, string> = { x86_64: 'amd64', aarch64: 'arm64' };
 
 export function defaultCacheDir(): string {
   return process.env['PHOTON_CACHE'] ?? join(process.env['XDG_CACHE_HOME'] ?? join(homedir(), '.cache'), 'photon');
@@ -252,13 +250,13 @@ export async function build(options: BuildOptions): Promise<BuildSummary> {
   const specsDir = resolve(options.specsDir);
   const stageDir = resolve(options.stageDir);
   const cacheDir = resolve(options.cacheDir ?? defaultCacheDir());
-  const arch = options.arch ?? 'x86_64';
-  const debArch = DEBIAN_ARCH[arch];
-  if (!debArch) throw new PhotonError('E_USAGE', `unsupported architecture '${arch}' (x86_64, aarch64)`);
+  const arch = (options.arch ?? 'x86_64') as BuildArch;
+  if (!BUILD_ARCHES.includes(arch)) throw new PhotonError('E_USAGE', `unsupported architecture '${arch}' (${BUILD_ARCHES.join(', ')})`);
+  const debArch = archMacros(arch).debian_arch;
 
   const dist = await loadDistribution(specsDir);
   const distText = await readFile(join(specsDir, 'distribution.yaml'), 'utf8');
-  const recipes = await loadRecipes(specsDir);
+  const recipes = await loadRecipes(specsDir, arch);
   const names = new Set<string>();
   for (const r of recipes) {
     for (const n of [r.name, ...r.subpackages.map((s) => s.name)]) {
@@ -274,7 +272,8 @@ export async function build(options: BuildOptions): Promise<BuildSummary> {
 
   // Input hashes, in build order so that a recipe's hash covers its buildRequires' hashes.
   const hashes = new Map<string, string>();
-  const common = `${await converterFingerprint()}\0${distText}\0${key.fingerprint}\0`;
+  // The architecture too: a recipe without Debian inputs reads the same for both.
+  const common = `${await converterFingerprint()}\0${distText}\0${key.fingerprint}\0${arch}\0`;
   for (const r of order) {
     const deps = r.buildRequires.map((d) => hashes.get(d)!);
     hashes.set(r.name, await recipeHash(r, r.debian.map((n) => pins[n]!), common, deps, options.projectRoot));

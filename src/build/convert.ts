@@ -179,6 +179,9 @@ export async function overlayTree(tree: Tree, input: ConvertInput): Promise<void
     if (n.type === 'dir' && tree.has(n.path)) continue;
     tree.set(n.path, n);
   }
+  for (const [path, text] of Object.entries(recipe.inline)) {
+    tree.set(path, { path, type: 'file', mode: 0o644, user: 'root', group: 'root', mtime: clamp, data: new TextEncoder().encode(text), origin: 'inline' });
+  }
   for (const p of recipe.project) {
     const file = join(input.projectRoot, p.from);
     let data: Uint8Array;

@@ -58,3 +58,11 @@ test("pins come from the mirror's lists: the newest offered version, with its sh
   assert.ok(offered.includes(bash.version));
   for (const v of offered) assert.ok(compareDebianVersions(bash.version, v) >= 0, `${bash.version} >= ${v}`);
 });
+
+test("another architecture's pins (setup.sh adds arm64 to apt): its own builds and Architecture: all, never the host's", async () => {
+  const pins = await resolveFromApt(['bash', 'tzdata'], 'arm64');
+  assert.match(pins.get('bash')!.filename, /^pool\/main\/b\/bash\/bash_.*_arm64\.deb$/);
+  assert.equal(pins.get('bash')!.architecture, 'arm64');
+  assert.equal(pins.get('tzdata')!.architecture, 'all');
+  assert.notEqual(pins.get('bash')!.sha256, (await resolveFromApt(['bash'], 'amd64')).get('bash')!.sha256);
+});

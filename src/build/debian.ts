@@ -151,16 +151,19 @@ function parseStanzas(text: string): Map<string, string>[] {
 export async function resolveFromApt(names: readonly string[], arch: string): Promise<Map<string, LockEntry>> {
   const out = new Map<string, LockEntry>();
   if (names.length === 0) return out;
-  const res = await run('apt-cache', ['show', ...names.map((n) => `${n}:${arch}`)], { allowFailure: true });
+  // apt files Architecture: all packages under the host's own architecture only, and answers
+  // NAME:all with the host's build of NAME too: ask for both, keep only `arch` and `all`.
+  const res = await run('apt-cache', ['show', ...names.flatMap((n) => [`${n}:${arch}`, `${n}:all`])], { allowFailure: true });
   const stanzas = parseStanzas(res.stdout.toString());
   for (const s of stanzas) {
     const name = s.get('Package')!;
     const filename = s.get('Filename');
     const sha256 = s.get('SHA256');
-    if (!filename || !sha256) continue;
+    const a = s.get('Architecture') ?? arch;
+    if (!filename || !sha256 || (a !== arch && a !== 'all')) continue;
     const entry: LockEntry = {
       version: s.get('Version')!,
-      architecture: s.get('Architecture') ?? arch,
+      architecture: a,
       filename,
       sha256,
       size: Number(s.get('Size') ?? 0),
@@ -203,7 +206,8 @@ export async function fetchDebs(pins: Map<string, LockEntry>, options: FetchOpti
   const tmp = await mkdtemp(join(options.cacheDir, 'debs', '.dl-'));
   try {
     options.log?.(`downloading ${missing.length} Debian package${missing.length > 1 ? 's' : ''}`);
-    const download = () => run('apt-get', ['download', '-q', ...missing.map(([n, e]) => `${n}=${e.version}`)], { cwd: tmp, allowFailure: true });
+    // NAME:ARCH: without it apt takes the host's architecture (ARCH may be `all`).
+    const download = () => run('apt-get', ['download', '-q', ...missing.map(([n, e]) => `${n}:${e.architecture}=${e.version}`)], { cwd: tmp, allowFailure: true });
     let res = await download();
     if (res.status !== 0 && /was not found|Unable to locate/.test(res.stderr.toString())) {
       // The lists may predate the pins (a fresh machine's image): refresh them once.

@@ -20,7 +20,7 @@ function problem(data: unknown, dir = '/x/SPECS/foo'): string {
 }
 
 test('a minimal recipe gets the defaults of the schema', () => {
-  const r = parseRecipe(base, '/x/SPECS/foo/recipe.yaml', '/x/SPECS/foo');
+  const r = parseRecipe(base, '/x/SPECS/foo/recipe.yaml', '/x/SPECS/foo')!;
   assert.equal(r.release, 1);
   assert.equal(r.arch, 'auto');
   assert.deepEqual(r.trim, { docs: true, man: true, locales: true, drop: [], keep: [] });
@@ -43,6 +43,42 @@ test('wrong types and bad values name the key', () => {
   assert.match(problem({ ...base, name: 'bar' }), /name: 'bar' differs from its folder 'foo'/);
   assert.match(problem({ ...base, debian: [] }), /version: required/);
   assert.match(problem({ ...base, subpackages: [{ name: 'foo', summary: 's', files: ['/x'] }] }), /subpackages\.0\.name: 'foo' is used twice/);
+  assert.match(problem({ ...base, exclusiveArch: ['i686'] }), /exclusiveArch\.0: x86_64 or aarch64/);
+  assert.match(problem({ ...base, debian: [{ name: 'foo', exclusiveArch: [] }] }), /debian\.0/);
+});
+
+test('one recipe for every architecture: macros, exclusiveArch on the recipe, its Debian inputs and sub-packages', async () => {
+  const dir = await tempDir('recipe');
+  try {
+    await mkdir(join(dir, 'SPECS', 'boot'), { recursive: true });
+    await mkdir(join(dir, 'SPECS', 'pc'), { recursive: true });
+    await writeFile(join(dir, 'SPECS', 'boot', 'recipe.yaml'), [
+      'name: boot', 'summary: Boot', 'license: MIT',
+      'debian: [boot-common, "boot-efi-%{debian_arch}-bin", {name: boot-pc-bin, exclusiveArch: [x86_64]}]',
+      'trim: {drop: ["/usr/lib/%{deb_host_multiarch}/boot", "/usr/lib/boot/%{grub_efi}/x"]}',
+      'scripts: {post: "cp boot%{efi_arch}.efi /efi/BOOT%{efi_arch}.EFI # %{_arch} %{name}"}',
+      'subpackages:',
+      '  - {name: boot-pc, summary: BIOS, files: [/usr/lib/boot/i386-pc], exclusiveArch: [x86_64]}',
+      '  - {name: boot-efi, summary: UEFI, files: ["/usr/lib/boot/%{grub_efi}"]}',
+    ].join('\n'));
+    await writeFile(join(dir, 'SPECS', 'pc', 'recipe.yaml'), 'name: pc\nsummary: PC only\nlicense: MIT\nversion: "1"\nexclusiveArch: [x86_64]\n');
+    const x86 = await loadRecipes(join(dir, 'SPECS'), 'x86_64');
+    const arm = await loadRecipes(join(dir, 'SPECS'), 'aarch64');
+    assert.deepEqual(x86.map((r) => r.name), ['boot', 'pc']);
+    assert.deepEqual(arm.map((r) => r.name), ['boot']);
+    const [bx, ba] = [x86[0]!, arm[0]!];
+    assert.deepEqual(bx.debian, ['boot-common', 'boot-efi-amd64-bin', 'boot-pc-bin']);
+    assert.deepEqual(ba.debian, ['boot-common', 'boot-efi-arm64-bin']);
+    assert.deepEqual(bx.trim.drop, ['/usr/lib/x86_64-linux-gnu/boot', '/usr/lib/boot/x86_64-efi/x']);
+    assert.deepEqual(ba.trim.drop, ['/usr/lib/aarch64-linux-gnu/boot', '/usr/lib/boot/arm64-efi/x']);
+    // %{name} and the like are rpm's, left for the converter.
+    assert.equal(ba.scripts.post, 'cp bootaa64.efi /efi/BOOTaa64.EFI # aarch64 %{name}');
+    assert.deepEqual(bx.subpackages.map((p) => [p.name, p.files]), [['boot-pc', ['/usr/lib/boot/i386-pc']], ['boot-efi', ['/usr/lib/boot/x86_64-efi']]]);
+    assert.deepEqual(ba.subpackages.map((p) => [p.name, p.files]), [['boot-efi', ['/usr/lib/boot/arm64-efi']]]);
+    assert.ok(!('exclusiveArch' in ba) && !('exclusiveArch' in ba.subpackages[0]!));
+  } finally {
+    await cleanup(dir);
+  }
 });
 
 test('YAML errors and missing recipe files are reported with the file', async () => {

@@ -25,6 +25,7 @@ const dep = z
   .refine((s) => !/[\n\r]/.test(s), 'one dependency per line')
   .refine((s) => !/%(?!\{(name|version|release|evr)\})/.test(s), 'only the macros %{name}, %{version}, %{release} and %{evr} are known');
 const absPath = z.string().regex(ABS_PATH, 'an absolute path');
+const debName = z.string().regex(/^[a-z0-9][a-z0-9+.-]+$/, 'a Debian package name');
 const pathGlobs = z.array(absPath);
 
 const script = z.union([
@@ -72,9 +73,16 @@ const packageFields = {
   autodeps: z.boolean().default(true),
 };
 
+/** RPM architectures a recipe is built for (Photon's build architectures). */
+export const BUILD_ARCHES = ['x86_64', 'aarch64'] as const;
+export type BuildArch = (typeof BUILD_ARCHES)[number];
+/** As a spec's ExclusiveArch: built only for these (default: every architecture). */
+const exclusiveArch = z.array(z.enum(BUILD_ARCHES, { error: 'x86_64 or aarch64' })).min(1).optional();
+
 const subpackage = z.strictObject({
   /** The full package name, e.g. `systemd-udev`. */
   name,
+  exclusiveArch,
   /** Paths (globs) moved out of the main package into this one. */
   files: pathGlobs.min(1),
   /** Default: the recipe's. */
@@ -94,8 +102,14 @@ export const recipeSchema = z.strictObject({
   group: z.string().optional(),
   /** `noarch` for packages with no binaries; default: noarch when every input is. */
   arch: z.enum(['auto', 'noarch']).default('auto'),
-  /** Debian 12 binary packages whose files make up this package (versions pinned in SPECS/debian.lock). */
-  debian: z.array(z.string().regex(/^[a-z0-9][a-z0-9+.-]+$/, 'a Debian package name')).default([]),
+  exclusiveArch,
+  /**
+   * Debian 12 binary packages whose files make up this package (versions pinned in
+   * SPECS/debian.lock), by name or as `{name, exclusiveArch}` for those of some architectures.
+   */
+  debian: z
+    .array(z.union([debName, z.strictObject({ name: debName, exclusiveArch: exclusiveArch.unwrap() })]))
+    .default([]),
   /** Files of this project (paths relative to the repository root, e.g. `dist/tdnf.mjs`) installed at `to`. */
   project: z.array(z.strictObject({ from: z.string().min(1), to: absPath, mode: z.string().regex(MODE).optional() })).default([]),
   /**
@@ -111,8 +125,10 @@ export const recipeSchema = z.strictObject({
       keep: pathGlobs.default([]),
     })
     .default({ docs: true, man: true, locales: true, drop: [], keep: [] }),
-  /** Symlinks to add (path → target), e.g. what Debian's alternatives would have made. */
-  symlinks: z.record(absPath, z.string().min(1)).default({}),
+  /** Symlinks to add (path → target, or {target, exclusiveArch}), e.g. what Debian's alternatives would have made. */
+  symlinks: z.record(absPath, z.union([z.string().min(1), z.strictObject({ target: z.string().min(1), exclusiveArch: exclusiveArch.unwrap() })])).default({}),
+  /** Small files written from the recipe (path → text), where the text or the path has a macro. */
+  inline: z.record(absPath, z.string()).default({}),
   /** Files installed a second time at another path (to → from), e.g. an EFI image into the ESP. */
   copies: z.record(absPath, absPath).default({}),
   /** Empty directories to own, e.g. state directories a maintainer script would have made. */
@@ -127,13 +143,39 @@ export const recipeSchema = z.strictObject({
   ...packageFields,
 });
 
-export type Recipe = z.infer<typeof recipeSchema> & {
+/** A recipe as built for one architecture: what that architecture does not get is gone. */
+export type Recipe = Omit<z.infer<typeof recipeSchema>, 'debian' | 'exclusiveArch' | 'subpackages' | 'symlinks'> & {
+  /** Debian packages for this architecture. */
+  debian: string[];
+  /** Symlinks for this architecture: path → target. */
+  symlinks: Record<string, string>;
+  subpackages: SubpackageRecipe[];
   /** The recipe's folder; files under `root/` there are laid over the package's tree. */
   dir: string;
   /** The recipe file, for messages. */
   file: string;
 };
-export type SubpackageRecipe = z.infer<typeof subpackage>;
+export type SubpackageRecipe = Omit<z.infer<typeof subpackage>, 'exclusiveArch'>;
+
+/**
+ * Macros a recipe's text may use for what differs between architectures, expanded before it is
+ * read (as rpm expands a spec's): `%{_arch}` (x86_64), `%{debian_arch}` (amd64),
+ * `%{deb_host_multiarch}` (x86_64-linux-gnu), `%{efi_arch}` and `%{efi_arch_upper}` (x64 and X64:
+ * grubx64.efi, BOOTX64.EFI) and `%{grub_efi}` (x86_64-efi, GRUB's platform directory).
+ */
+export function archMacros(arch: BuildArch): { _arch: string; debian_arch: string; deb_host_multiarch: string; efi_arch: string; efi_arch_upper: string; grub_efi: string } {
+  const x86 = arch === 'x86_64';
+  return {
+    _arch: arch,
+    debian_arch: x86 ? 'amd64' : 'arm64',
+    deb_host_multiarch: `${arch}-linux-gnu`,
+    efi_arch: x86 ? 'x64' : 'aa64',
+    efi_arch_upper: x86 ? 'X64' : 'AA64',
+    grub_efi: x86 ? 'x86_64-efi' : 'arm64-efi',
+  };
+}
+
+const ARCH_MACRO = /%\{(_arch|debian_arch|deb_host_multiarch|efi_arch|efi_arch_upper|grub_efi)\}/g;
 export type ScriptValue = z.infer<typeof script>;
 
 /** Distribution-wide settings: `SPECS/distribution.yaml`. */
@@ -164,10 +206,10 @@ function describeIssues(error: z.ZodError): string {
     .join('; ');
 }
 
-async function readYaml(file: string): Promise<unknown> {
+async function readYaml(file: string, macros: Readonly<Record<string, string>> = {}): Promise<unknown> {
   let text: string;
   try {
-    text = await readFile(file, 'utf8');
+    text = (await readFile(file, 'utf8')).replace(ARCH_MACRO, (m, k: string) => macros[k] ?? m);
   } catch (e) {
     throw new PhotonError('E_RECIPE', `cannot read: ${(e as Error).message}`, { file });
   }
@@ -178,10 +220,23 @@ async function readYaml(file: string): Promise<unknown> {
   }
 }
 
-export function parseRecipe(data: unknown, file: string, dir: string): Recipe {
+/**
+ * The recipe (already macro-expanded for `arch`) as built for `arch`; undefined when its
+ * exclusiveArch leaves `arch` out.
+ */
+export function parseRecipe(data: unknown, file: string, dir: string, arch: BuildArch = 'x86_64'): Recipe | undefined {
   const parsed = recipeSchema.safeParse(data);
   if (!parsed.success) throw new PhotonError('E_RECIPE', describeIssues(parsed.error), { file });
-  const r = parsed.data;
+  const forArch = (only: readonly BuildArch[] | undefined) => only === undefined || only.includes(arch);
+  if (!forArch(parsed.data.exclusiveArch)) return undefined;
+  const { exclusiveArch: _, ...all } = parsed.data;
+  const r = {
+    ...all,
+    debian: all.debian.flatMap((d) => (typeof d === 'string' ? [d] : forArch(d.exclusiveArch) ? [d.name] : [])),
+    subpackages: all.subpackages.filter((sp) => forArch(sp.exclusiveArch)).map(({ exclusiveArch: _x, ...sp }) => sp),
+    symlinks: Object.fromEntries(Object.entries(all.symlinks).flatMap(([path, l]) =>
+      typeof l === 'string' ? [[path, l]] : forArch(l.exclusiveArch) ? [[path, l.target]] : [])),
+  };
   const folder = dir.split('/').filter(Boolean).pop();
   if (folder !== r.name) throw new PhotonError('E_RECIPE', `name: '${r.name}' differs from its folder '${folder}'`, { file });
   const names = new Set([r.name]);
@@ -195,9 +250,10 @@ export function parseRecipe(data: unknown, file: string, dir: string): Recipe {
   return { ...r, dir, file };
 }
 
-export async function loadRecipe(dir: string): Promise<Recipe> {
+/** The recipe in `dir` as built for `arch` (undefined: not built for it). */
+export async function loadRecipe(dir: string, arch: BuildArch = 'x86_64'): Promise<Recipe | undefined> {
   const file = join(dir, 'recipe.yaml');
-  return parseRecipe(await readYaml(file), file, dir);
+  return parseRecipe(await readYaml(file, archMacros(arch)), file, dir, arch);
 }
 
 export async function loadDistribution(specsDir: string): Promise<Distribution> {
@@ -207,15 +263,16 @@ export async function loadDistribution(specsDir: string): Promise<Distribution> 
   return parsed.data;
 }
 
-/** Every recipe under `specsDir`, sorted by name; a folder without recipe.yaml is an error. */
-export async function loadRecipes(specsDir: string): Promise<Recipe[]> {
+/** Every recipe under `specsDir` built for `arch`, sorted by name; a folder without recipe.yaml is an error. */
+export async function loadRecipes(specsDir: string, arch: BuildArch = 'x86_64'): Promise<Recipe[]> {
   const out: Recipe[] = [];
   for (const entry of (await readdir(specsDir, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : 1))) {
     if (!entry.isDirectory()) continue;
     const dir = join(specsDir, entry.name);
     const has = await stat(join(dir, 'recipe.yaml')).then(() => true, () => false);
     if (!has) throw new PhotonError('E_RECIPE', 'recipe folder without recipe.yaml', { file: dir });
-    out.push(await loadRecipe(dir));
+    const r = await loadRecipe(dir, arch);
+    if (r) out.push(r);
   }
   return out;
 }

@@ -10,18 +10,18 @@ import { readSecretKey } from '../formats/openpgp.ts';
 import { headerDeps, headerFiles, readPackage } from '../rpm/package.ts';
 import { packRpm } from '../rpm/pack.ts';
 import { signPackage } from '../rpm/sign.ts';
-import { isPhotonError } from '../util/errors.ts';
+import { PhotonError, isPhotonError } from '../util/errors.ts';
 import type { PackageFacts } from './closure.ts';
 import { convertRecipe } from './convert.ts';
 import { type LockEntry, readDeb } from './debian.ts';
-import { type Distribution, loadRecipe } from './recipe.ts';
+import { type BuildArch, type Distribution, loadRecipe } from './recipe.ts';
 
 export interface RecipeJob {
   recipeDir: string;
   dist: Distribution;
   debs: { name: string; pin: LockEntry; path: string }[];
   projectRoot: string;
-  arch: string;
+  arch: BuildArch;
   publicKey: string;
   secretKey: string;
   /** Where the RPMs go: `outDir/<arch>/<nevra>.rpm`. */
@@ -38,7 +38,8 @@ export interface BuiltRpm {
 }
 
 export async function buildRecipe(job: RecipeJob): Promise<BuiltRpm[]> {
-  const recipe = await loadRecipe(job.recipeDir);
+  const recipe = await loadRecipe(job.recipeDir, job.arch);
+  if (!recipe) throw new PhotonError('E_RECIPE', `not built for ${job.arch} (exclusiveArch)`, { file: job.recipeDir });
   const debs = [];
   for (const d of job.debs) debs.push({ name: d.name, pin: d.pin, contents: await readDeb(d.path) });
   const packages = await convertRecipe({

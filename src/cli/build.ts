@@ -17,7 +17,7 @@ const SPEC: OptionSpec = {
 };
 
 const USAGE = `usage: photon build [--specs DIR] [--stage DIR] [--cache DIR] [--update-lock]
-                    [-j N] [--key SECRET.asc] [--arch x86_64] [-q] [PKG...]
+                    [-j N] [--key SECRET.asc] [--arch x86_64|aarch64] [-q] [PKG...]
 
 Builds the recipes under SPECS (default: all; with PKG, those and their buildRequires) into
 signed RPMs and publishes them with signed repodata in the stage (default ./stage).

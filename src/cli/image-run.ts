@@ -6,13 +6,14 @@
 import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type DiskFormat, type Firmware, type Vm, firmwareOfDisk, formatOfImage, readDiskHead, startVm } from '../image/qemu.ts';
+import { type DiskFormat, type Firmware, type Vm, type VmArch, archOfDisk, firmwareOfDisk, formatOfImage, hostArch, readDiskHead, startVm } from '../image/qemu.ts';
 import { checkUserData, defaultMetaData, makeSeedIso, readSeedDir, type SeedContent } from '../image/seed.ts';
 import { PhotonError, withFile } from '../util/errors.ts';
 import { run } from '../util/run.ts';
 import { type OptionSpec, type ParsedArgs, one, parseArgs } from './args.ts';
 
 const SPEC: OptionSpec = {
+  arch: { value: true },
   firmware: { value: true },
   format: { value: true },
   seed: { value: true },
@@ -33,14 +34,16 @@ const SPEC: OptionSpec = {
   help: { short: 'h' },
 };
 
-const USAGE = `usage: photon image run IMAGE [--firmware efi|bios|auto] [--format raw|qcow2|vmdk|vpc]
+const USAGE = `usage: photon image run IMAGE [--arch x86_64|aarch64|auto] [--firmware efi|bios|auto] [--format raw|qcow2|vmdk|vpc]
                        [--seed DIR | --user-data FILE [--meta-data FILE] [--network-config FILE]]
                        [--memory MiB] [--cpus N] [--timeout S] [--until REGEX] [--ssh-port N]
                        [--serial-log FILE] [--persist] [--no-network]
 
 Boots IMAGE (raw, qcow2, VMDK, VHD, an OVA, or an AMI/GCE .tar.gz) under QEMU (KVM when usable,
 TCG otherwise) with its serial console on this terminal; Ctrl-] stops the VM. The firmware
-(UEFI via OVMF, or BIOS) follows the partition table unless --firmware says otherwise.
+(UEFI via OVMF, or BIOS) follows the partition table unless --firmware says otherwise, and the
+machine (a PC, or QEMU's arm64 virt board with AAVMF) the loader on a raw disk's ESP unless
+--arch says otherwise (other formats: this machine's architecture).
 
   --seed DIR          a NoCloud seed for cloud-init from DIR/user-data, meta-data, network-config
   --user-data FILE    the same from files (meta-data defaults to a fresh instance-id)
@@ -124,6 +127,8 @@ export async function main(argv: string[]): Promise<number> {
   if (one(args, 'initrd') !== undefined && kernel === undefined) throw new PhotonError('E_USAGE', '--initrd needs --kernel');
   if (one(args, 'append') !== undefined && kernel === undefined) throw new PhotonError('E_USAGE', '--append needs --kernel');
 
+  const archText = one(args, 'arch') ?? 'auto';
+  if (archText !== 'x86_64' && archText !== 'aarch64' && archText !== 'auto') throw new PhotonError('E_USAGE', `--arch is x86_64, aarch64 or auto, not '${archText}'`);
   const fwText = one(args, 'firmware') ?? 'auto';
   if (fwText !== 'efi' && fwText !== 'bios' && fwText !== 'auto') throw new PhotonError('E_USAGE', `--firmware is efi, bios or auto, not '${fwText}'`);
   const fmtText = one(args, 'format');
@@ -147,15 +152,19 @@ export async function main(argv: string[]): Promise<number> {
     let disk: string | undefined;
     let format: DiskFormat | undefined;
     let firmware: Firmware;
+    let arch: VmArch | undefined = archText === 'auto' ? undefined : archText;
     if (image !== undefined) {
       disk = await diskOf(image, work);
       format = (fmtText as DiskFormat | undefined) ?? formatOfImage(disk);
+      const head = fwText === 'auto' || arch === undefined ? await readDiskHead(disk, format) : undefined;
       if (fwText === 'auto') {
-        const found = firmwareOfDisk(await readDiskHead(disk, format));
+        const found = firmwareOfDisk(head!);
         if (!found) throw new PhotonError('E_IMAGE', 'no GPT or MBR partition table to tell the firmware from: pass --firmware efi or bios', { file: image });
         firmware = found;
       } else firmware = fwText;
+      if (arch === undefined && format === 'raw') arch = await archOfDisk(disk, head!);
     } else firmware = fwText === 'efi' ? 'efi' : 'bios';
+    arch ??= hostArch() ?? 'x86_64';
     if (args.flags.has('persist') && disk !== image) throw new PhotonError('E_USAGE', '--persist needs a disk image, not an archive unpacked for this run', { file: image });
 
     let seedIso: string | undefined;
@@ -167,6 +176,7 @@ export async function main(argv: string[]): Promise<number> {
     const append = one(args, 'append');
     const serialLog = one(args, 'serial-log');
     vm = await startVm({
+      arch,
       firmware,
       ...(disk !== undefined ? { image: disk } : {}),
       ...(format !== undefined ? { format } : {}),
@@ -183,7 +193,7 @@ export async function main(argv: string[]): Promise<number> {
     });
     const running = vm;
     process.stderr.write(
-      `photon image run: ${image ?? kernel} (${firmware === 'efi' ? 'UEFI' : 'BIOS'}, ${running.accel.toUpperCase()}` +
+      `photon image run: ${image ?? kernel} (${arch}, ${firmware === 'efi' ? 'UEFI' : 'BIOS'}, ${running.accel.toUpperCase()}` +
         `${sshPort !== undefined ? `, ssh on 127.0.0.1:${sshPort}` : ''}); ${process.stdin.isTTY ? 'Ctrl-] stops it' : 'console on stdin/stdout'}\n`,
     );
     running.onOutput((chunk) => process.stdout.write(chunk));

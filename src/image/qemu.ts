@@ -17,7 +17,11 @@ export type DiskFormat = 'raw' | 'qcow2' | 'vmdk' | 'vpc';
 export type Firmware = 'efi' | 'bios';
 export type Accel = 'kvm' | 'tcg';
 
+export type VmArch = 'x86_64' | 'aarch64';
+
 export interface VmOptions {
+  /** The guest's architecture (default x86_64: a q35 PC; aarch64: QEMU's virt board). */
+  arch?: VmArch;
   /** The boot disk; optional only when `kernel` is given. */
   image?: string;
   /** Default: from the extension (.qcow2, .vmdk, .vhd → vpc), raw otherwise. */
@@ -79,6 +83,18 @@ export interface Vm {
 export const QEMU = 'qemu-system-x86_64';
 export const OVMF_CODE = '/usr/share/OVMF/OVMF_CODE_4M.fd';
 export const OVMF_VARS = '/usr/share/OVMF/OVMF_VARS_4M.fd';
+
+/** Per guest architecture: the emulator, its board and its UEFI firmware (Debian's packages). */
+const MACHINES: Record<VmArch, { qemu: string; machine: string; code: string; vars: string; packages: string }> = {
+  x86_64: { qemu: QEMU, machine: 'q35', code: OVMF_CODE, vars: OVMF_VARS, packages: 'qemu-system-x86 ovmf' },
+  aarch64: {
+    qemu: 'qemu-system-aarch64',
+    machine: 'virt',
+    code: '/usr/share/AAVMF/AAVMF_CODE.fd',
+    vars: '/usr/share/AAVMF/AAVMF_VARS.fd',
+    packages: 'qemu-system-arm qemu-efi-aarch64',
+  },
+};
 const TAIL = 2048;
 
 export function formatOfImage(path: string): DiskFormat {
@@ -103,14 +119,19 @@ const qv = (s: string): string => s.replace(/,/g, ',,');
  */
 export function qemuArgs(opts: VmOptions, accel: Accel, varsFile?: string): string[] {
   if (!opts.image && !opts.kernel) throw new PhotonError('E_USAGE', 'a VM needs an image or a kernel');
-  const a = ['-machine', 'q35', '-accel', accel === 'kvm' ? 'kvm' : 'tcg,thread=multi', '-cpu', 'max'];
+  const m = MACHINES[opts.arch ?? 'x86_64'];
+  if (opts.arch === 'aarch64' && opts.firmware === 'bios') throw new PhotonError('E_USAGE', 'aarch64 guests boot with UEFI only (firmware efi)');
+  // Under TCG, arm64's architected pointer authentication (QARMA) costs more than everything
+  // else the CPU does; QEMU's own cheaper algorithm is as good for a guest that only boots.
+  const cpu = opts.arch === 'aarch64' && accel === 'tcg' ? 'max,pauth-impdef=on' : 'max';
+  const a = ['-machine', m.machine, '-accel', accel === 'kvm' ? 'kvm' : 'tcg,thread=multi', '-cpu', cpu];
   a.push('-smp', String(opts.cpus ?? 2), '-m', String(opts.memoryMiB ?? 1024));
   // No default VGA, NIC, CD-ROM or monitor: the serial console is the only way in or out.
   a.push('-nodefaults', '-display', 'none', '-monitor', 'none');
   a.push('-chardev', 'stdio,id=con0,signal=off', '-serial', 'chardev:con0');
   if (opts.firmware === 'efi') {
     if (!varsFile) throw new PhotonError('E_USAGE', 'efi firmware needs a copy of the OVMF variable store');
-    a.push('-drive', `if=pflash,format=raw,unit=0,readonly=on,file=${qv(OVMF_CODE)}`);
+    a.push('-drive', `if=pflash,format=raw,unit=0,readonly=on,file=${qv(m.code)}`);
     a.push('-drive', `if=pflash,format=raw,unit=1,file=${qv(varsFile)}`);
   }
   if (opts.image) {
@@ -147,6 +168,11 @@ export function qemuArgs(opts: VmOptions, accel: Accel, varsFile?: string): stri
 }
 
 let kvmProbe: Promise<boolean> | undefined;
+
+/** The host's architecture as QEMU guests name it. */
+export function hostArch(): VmArch | undefined {
+  return process.arch === 'x64' ? 'x86_64' : process.arch === 'arm64' ? 'aarch64' : undefined;
+}
 
 /**
  * Whether KVM really runs a q35 guest here. /dev/kvm being openable is not enough: nested or
@@ -193,17 +219,20 @@ export async function startVm(opts: VmOptions): Promise<Vm> {
       throw new PhotonError('E_NOT_FOUND', `${what} not found or not readable`, { file: path });
     });
   }
+  const arch = opts.arch ?? 'x86_64';
+  const m = MACHINES[arch];
   if (opts.firmware === 'efi') {
-    await access(OVMF_CODE, constants.R_OK).catch(() => {
-      throw new PhotonError('E_TOOL_MISSING', `UEFI firmware ${OVMF_CODE} not found (apt-get install ovmf)`);
+    await access(m.code, constants.R_OK).catch(() => {
+      throw new PhotonError('E_TOOL_MISSING', `UEFI firmware ${m.code} not found (apt-get install ${m.packages})`);
     });
   }
-  const accel = opts.accel ?? ((await kvmUsable()) ? 'kvm' : 'tcg');
+  // KVM runs only guests of the host's own architecture.
+  const accel = opts.accel ?? (arch === hostArch() && (await kvmUsable()) ? 'kvm' : 'tcg');
   const tmp = await mkdtemp(join(tmpdir(), 'photon-vm-'));
   let varsFile: string | undefined;
   if (opts.firmware === 'efi') {
-    varsFile = join(tmp, 'OVMF_VARS.fd');
-    await copyFile(OVMF_VARS, varsFile);
+    varsFile = join(tmp, 'VARS.fd');
+    await copyFile(m.vars, varsFile);
   }
   let args: string[];
   try {
@@ -226,7 +255,7 @@ export async function startVm(opts: VmOptions): Promise<Vm> {
   }
 
   const startedAt = performance.now();
-  const child = spawn(QEMU, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(m.qemu, args, { stdio: ['pipe', 'pipe', 'pipe'] });
   const entry = { child, tmp };
   live.add(entry);
   installExitHook();
@@ -260,7 +289,7 @@ export async function startVm(opts: VmOptions): Promise<Vm> {
       live.delete(entry);
       void rm(tmp, { recursive: true, force: true });
       log?.end();
-      spawnError = e.code === 'ENOENT' ? new PhotonError('E_TOOL_MISSING', `${QEMU} not found (apt-get install qemu-system-x86)`) : withFile(e, QEMU);
+      spawnError = e.code === 'ENOENT' ? new PhotonError('E_TOOL_MISSING', `${m.qemu} not found (apt-get install ${m.packages})`) : withFile(e, m.qemu);
       exitStatus = 127;
       notify();
       reject(spawnError);
@@ -360,31 +389,59 @@ function guidBytes(s: string): Uint8Array {
 
 const eq = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((x, i) => x === b[i]);
 
+interface TablePartition {
+  /** GPT: the type GUID's bytes; MBR: the type byte. */
+  type: Uint8Array | number;
+  startBytes: number;
+}
+
+/** The partitions of a disk's GPT (or else MBR) as far as `head` holds them; undefined: no table. */
+function partitionsOf(head: Uint8Array): { gpt: boolean; parts: TablePartition[] } | undefined {
+  if (head.length < 1024 || head[510] !== 0x55 || head[511] !== 0xaa) return undefined;
+  const dv = new DataView(head.buffer, head.byteOffset, head.byteLength);
+  const mbr = [0, 1, 2, 3].map((i) => ({ type: head[446 + i * 16 + 4]!, startBytes: dv.getUint32(446 + i * 16 + 8, true) * 512 }));
+  if (!mbr.some((p) => p.type === 0xee) || new TextDecoder().decode(head.subarray(512, 520)) !== 'EFI PART') {
+    return { gpt: false, parts: mbr.filter((p) => p.type !== 0) };
+  }
+  const entriesLba = Number(dv.getBigUint64(512 + 72, true));
+  const count = dv.getUint32(512 + 80, true);
+  const size = dv.getUint32(512 + 84, true);
+  const parts: TablePartition[] = [];
+  for (let i = 0; i < count; i++) {
+    const off = entriesLba * 512 + i * size;
+    if (off + 40 > head.length) break;
+    parts.push({ type: head.subarray(off, off + 16), startBytes: Number(dv.getBigUint64(off + 32, true)) * 512 });
+  }
+  return { gpt: true, parts };
+}
+
+const isEsp = (p: TablePartition) => (typeof p.type === 'number' ? p.type === 0xef : eq(p.type, ESP_GUID));
+
 /**
  * The firmware a disk boots with, from its partition table (512-byte sectors): an EFI system
  * partition means UEFI (dualboot images too: it is Photon's default path), a BIOS boot partition
  * or an MBR without an ESP means BIOS. undefined: no partition table in `head`.
  */
 export function firmwareOfDisk(head: Uint8Array): Firmware | undefined {
-  if (head.length < 1024 || head[510] !== 0x55 || head[511] !== 0xaa) return undefined;
-  const dv = new DataView(head.buffer, head.byteOffset, head.byteLength);
-  const mbrTypes = [0, 1, 2, 3].map((i) => head[446 + i * 16 + 4]!);
-  if (mbrTypes.includes(0xee) && new TextDecoder().decode(head.subarray(512, 520)) === 'EFI PART') {
-    const entriesLba = Number(dv.getBigUint64(512 + 72, true));
-    const count = dv.getUint32(512 + 80, true);
-    const size = dv.getUint32(512 + 84, true);
-    let bios = false;
-    for (let i = 0; i < count; i++) {
-      const off = entriesLba * 512 + i * size;
-      if (off + 16 > head.length) break;
-      const type = head.subarray(off, off + 16);
-      if (eq(type, ESP_GUID)) return 'efi';
-      if (eq(type, BIOS_BOOT_GUID)) bios = true;
-    }
-    return bios ? 'bios' : undefined;
-  }
-  if (mbrTypes.includes(0xef)) return 'efi';
-  return mbrTypes.some((t) => t !== 0) ? 'bios' : undefined;
+  const t = partitionsOf(head);
+  if (!t) return undefined;
+  if (t.parts.some(isEsp)) return 'efi';
+  if (t.gpt) return t.parts.some((p) => typeof p.type !== 'number' && eq(p.type, BIOS_BOOT_GUID)) ? 'bios' : undefined;
+  return t.parts.length ? 'bios' : undefined;
+}
+
+/**
+ * The architecture a raw disk boots, from the removable-media loader on its ESP
+ * (\EFI\BOOT\BOOTX64.EFI or BOOTAA64.EFI, read with mtools); undefined when that says nothing.
+ */
+export async function archOfDisk(raw: string, head: Uint8Array): Promise<VmArch | undefined> {
+  const esp = partitionsOf(head)?.parts.find(isEsp);
+  if (!esp) return undefined;
+  const r = await run('mdir', ['-b', '-i', `${raw}@@${esp.startBytes}`, '::/EFI/BOOT'], { allowFailure: true }).catch(() => undefined);
+  const names = (r?.stdout.toString() ?? '').toUpperCase();
+  if (names.includes('BOOTAA64.EFI')) return 'aarch64';
+  if (names.includes('BOOTX64.EFI')) return 'x86_64';
+  return undefined;
 }
 
 async function readFileHead(path: string, bytes: number): Promise<Uint8Array> {

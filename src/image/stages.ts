@@ -77,8 +77,9 @@ export async function installPackages(ks: Kickstart, ctx: StageContext, repos: R
   await mkdir(repoDir, { recursive: true });
   await writeFile(join(repoDir, 'image-build.repo'), files.repo);
   const packages = [...new Set([...ks.packages, ...bootPackages(ks)])];
+  await checkForeignArch(ks);
   ctx.log(`installing ${packages.join(' ')}`);
-  const res = await run(process.execPath, [tdnf, '--installroot', root, '-c', conf, '--releasever', '5.0', '-y', '-q', 'install', ...packages], { allowFailure: true });
+  const res = await run(process.execPath, [tdnf, '--installroot', root, '-c', conf, '--releasever', '5.0', '--forcearch', ks.arch, '-y', '-q', 'install', ...packages], { allowFailure: true });
   if (res.status !== 0) {
     throw new PhotonError('E_IMAGE_INSTALL', `tdnf install failed: ${(res.stderr.toString() + res.stdout.toString()).trim().split('\n').slice(-15).join('\n')}`, { file: ks.file });
   }
@@ -87,6 +88,20 @@ export async function installPackages(ks: Kickstart, ctx: StageContext, repos: R
   // as the packages would have on a running system (systemd does not on an image's first boot).
   const sysusers = await stat(join(root, 'usr', 'bin', 'systemd-sysusers')).catch(() => undefined);
   if (sysusers) await run('chroot', [root, '/usr/bin/systemd-sysusers']);
+}
+
+/**
+ * Another architecture's root (aarch64 on an x86_64 host) runs its packages' scriptlets under
+ * QEMU's user-mode emulation, which the kernel hands its binaries to through binfmt_misc, as
+ * for mkosi's or osbuild's foreign builds: without it, fail before installing anything.
+ */
+async function checkForeignArch(ks: Kickstart): Promise<void> {
+  const host = process.arch === 'x64' ? 'x86_64' : process.arch === 'arm64' ? 'aarch64' : process.arch;
+  if (ks.arch === host) return;
+  const entry = await readFile(`/proc/sys/fs/binfmt_misc/qemu-${ks.arch}`, 'utf8').catch(() => '');
+  if (!/^enabled$/m.test(entry)) {
+    throw new PhotonError('E_IMAGE', `arch ${ks.arch} on a ${host} host runs the packages' scriptlets under QEMU user emulation, and binfmt_misc has no enabled qemu-${ks.arch} entry: apt-get install qemu-user-static binfmt-support (binfmt_misc mounted on /proc/sys/fs/binfmt_misc)`, { file: ks.file });
+  }
 }
 
 /** The one kernel the flavor installed: its version and image path inside the root. */
@@ -127,7 +142,10 @@ export function partuuids(ks: Kickstart, layout: Layout): Record<string, string>
 export function kernelCmdline(ks: Kickstart, rootPartuuid: string): string {
   // quiet: under TCG every line on the emulated UART costs boot time; systemd still reports
   // failures on the console (show_status=auto).
-  const args = [`root=PARTUUID=${rootPartuuid}`, 'ro', 'rootwait', 'console=tty0', 'console=ttyS0,115200n8', 'net.ifnames=0', 'quiet'];
+  // The last console= is /dev/console. PCs: VGA and the 8250 UART; arm64: the PL011 UART of
+  // QEMU's virt board and most SoCs (a console that is not there is skipped).
+  const consoles = ks.arch === 'aarch64' ? ['console=ttyS0,115200n8', 'console=ttyAMA0,115200n8'] : ['console=tty0', 'console=ttyS0,115200n8'];
+  const args = [`root=PARTUUID=${rootPartuuid}`, 'ro', 'rootwait', ...consoles, 'net.ifnames=0', 'quiet'];
   if (ks.linux_flavor === 'linux-rt') args.push('nohz_full=1-3');
   return args.join(' ');
 }

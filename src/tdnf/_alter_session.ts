@@ -14,7 +14,7 @@ import { readPackageFile } from '../rpm/package.ts';
 import { DB_FILE, DEFAULT_DBPATH } from '../rpm/rpmdb.ts';
 import { Universe } from '../solver/universe.ts';
 import type { SolveOptions } from '../solver/types.ts';
-import { type TdnfConfig, hostBasearch } from './config.ts';
+import type { TdnfConfig } from './config.ts';
 import { type Io, configFromArgs } from './commands/_cli_session.ts';
 import { TDNF, TdnfError } from './errors.ts';
 import { History } from './history.ts';
@@ -138,7 +138,7 @@ export async function openAlterSession(args: TdnfArgs, opts: OpenOptions = {}): 
       installed: opts.emptyRoot ? emptyPool : installed.pool,
       repos: loaded.map((r) => ({ id: r.id, pool: r.pool, priority: r.config.priority })),
       ...(cmdlinePool ? { cmdline: cmdlinePool } : {}),
-      arch: hostBasearch(),
+      arch: cfg.arch,
     });
     // Universe order: @System, repos in order, @cmdline — the same order as the sack's.
     const order: Repo[] = [sysRepo, ...available, ...(cmdline ? [cmdline] : [])];

@@ -168,6 +168,8 @@ export interface TdnfConfig {
   cachedir: string;
   persistdir: string;
   reposdir: string;
+  /** The architecture packages are installed for: --forcearch, else the host's (uname -m). */
+  arch: string;
   /** Variables used for expansion, without the '$': releasever, basearch, and varsdir's files. */
   vars: Readonly<Record<string, string>>;
   /** excludepkgs + --exclude, empty with --disableexcludes. */
@@ -204,7 +206,7 @@ export interface LoadConfigOptions {
    * $releasever stays unexpanded.
    */
   providerVersion?: (root: string, pkg: string) => Promise<string | undefined>;
-  /** For tests: $basearch. */
+  /** $basearch and the architecture installed for: --forcearch (default: the host's). */
   basearch?: string;
 }
 
@@ -592,7 +594,7 @@ export async function loadConfig(opts: LoadConfigOptions = {}): Promise<TdnfConf
   return Object.freeze({
     configFile, installroot, main: Object.freeze(mainCfg), repos: Object.freeze(repos), cachedir, persistdir, reposdir,
     vars: Object.freeze(vars), excludes, minversions: [...mainCfg.minversions, ...minversionsD], locks, protected: protectedPkgs,
-    warnings,
+    arch: opts.basearch ?? hostBasearch(), warnings,
   });
 }
 

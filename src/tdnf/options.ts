@@ -207,6 +207,8 @@ export interface TdnfArgs {
   installRoot: string;
   config: string | undefined;
   releaseVer: string | undefined;
+  /** --forcearch: the architecture to install for (and $basearch) instead of the host's. */
+  forceArch: string | undefined;
   secSeverity: string | undefined;
   downloadDir: string | undefined;
   enableRepo: string[];
@@ -396,6 +398,7 @@ export function parseTdnfArgs(argv: readonly string[], preset: { json?: boolean;
     installRoot,
     config: last('config'),
     releaseVer: last('releasever'),
+    forceArch: last('forcearch'),
     secSeverity: last('sec-severity'),
     downloadDir: last('downloaddir'),
     enableRepo: all('enablerepo'),

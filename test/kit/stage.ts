@@ -41,19 +41,22 @@ async function withLock<T>(lock: string, fn: () => Promise<T>): Promise<T> {
   }
 }
 
-export async function testStage(): Promise<TestStage> {
+/** The test stage of `arch` (x86_64: ./stage's twin; aarch64: the same recipes for arm64). */
+export async function testStage(arch: 'x86_64' | 'aarch64' = 'x86_64'): Promise<TestStage> {
   const base = join(defaultCacheDir(), 'test-stage');
   await mkdir(base, { recursive: true });
-  return withLock(join(base, '.lock'), async () => {
+  // One signing key for both architectures' stages, made once.
+  const keyFile = await withLock(join(base, '.lock-key'), async () => {
     const keyDir = join(base, 'key');
-    let keyFile = join(keyDir, 'build.sec.asc');
-    if (!(await stat(keyFile).then(() => true, () => false))) {
-      await rm(keyDir, { recursive: true, force: true });
-      await mkdir(keyDir, { recursive: true });
-      keyFile = (await makeGpgKey(keyDir, 'build')).secretFile;
-    }
-    const stage = join(base, 'stage');
-    const summary = await build({ specsDir: 'SPECS', stageDir: stage, projectRoot: process.cwd(), keyFile, log: (l) => process.stderr.write(`# ${l}\n`) });
+    const file = join(keyDir, 'build.sec.asc');
+    if (await stat(file).then(() => true, () => false)) return file;
+    await rm(keyDir, { recursive: true, force: true });
+    await mkdir(keyDir, { recursive: true });
+    return (await makeGpgKey(keyDir, 'build')).secretFile;
+  });
+  return withLock(join(base, `.lock-${arch}`), async () => {
+    const stage = join(base, arch === 'x86_64' ? 'stage' : `stage-${arch}`);
+    const summary = await build({ specsDir: 'SPECS', stageDir: stage, projectRoot: process.cwd(), keyFile, arch, log: (l) => process.stderr.write(`# ${l}\n`) });
     if (!summary.published) {
       const why = [...summary.outcomes.filter((o) => o.error).map((o) => `${o.recipe}: ${o.error}`), ...summary.unmet.map((u) => `${u.pkg} requires ${u.requirement}`)];
       throw new Error(`photon build of SPECS failed:\n${why.join('\n')}`);

@@ -17,6 +17,7 @@ export function configFromArgs(args: TdnfArgs): Promise<TdnfConfig> {
     ...(args.config !== undefined ? { configFile: args.config } : {}),
     installroot: args.installRoot,
     ...(args.releaseVer !== undefined ? { releasever: args.releaseVer } : {}),
+    ...(args.forceArch !== undefined ? { basearch: args.forceArch } : {}),
     setopt: values(args, 'setopt'),
     enablerepo: args.enableRepo,
     disablerepo: args.disableRepo,

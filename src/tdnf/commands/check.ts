@@ -16,7 +16,6 @@
  */
 import { StringPool } from '../../repo/pool.ts';
 import { formatDep, isRich } from '../../rpm/deps.ts';
-import { hostBasearch } from '../config.ts';
 import { Universe } from '../../solver/universe.ts';
 import { TDNF, TdnfError } from '../errors.ts';
 import { loadInstalled } from '../installed.ts';
@@ -97,7 +96,7 @@ export async function main(args: TdnfArgs, io: Io): Promise<number> {
   const installed = await loadInstalled(cfg.installroot, { strings });
   const repos = await loadRepos(cfg, strings, repoLoadOptions(args, io));
   const u = new Universe({
-    strings, installed: installed.pool, arch: cfg.vars['basearch'] ?? hostBasearch(),
+    strings, installed: installed.pool, arch: cfg.arch,
     repos: repos.map((r) => ({ id: r.id, pool: r.pool, priority: r.config.priority })),
   });
   const problems = checkUniverse(u, { skipConflicts: args.skipConflicts, skipObsoletes: args.skipObsoletes });
