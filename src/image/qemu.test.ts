@@ -308,7 +308,7 @@ sleep 600
     const a = await runCli([image, '--firmware', 'bios', ...direct, '--persist', '--timeout', '60'], { after: /RUN-CLI-READY/, text: 'persist\n' });
     assert.equal(a.status, 0, a.stderr);
     assert.match(a.stdout, /RUN-CLI-READY[\s\S]*GOT\[persist\] MBR\[0000\]/);
-    assert.match(a.stderr, /disk\.img \(BIOS, (TCG|KVM)\)/);
+    assert.match(a.stderr, /disk\.img \(x86_64, BIOS, (TCG|KVM)\)/);
     assert.equal((await readFile(image)).subarray(0, 10).toString(), 'persisted\n');
 
     // As GCE ships it: disk.raw in a GNU tar.gz; the MBR says BIOS.
@@ -321,7 +321,7 @@ sleep 600
     const b = await runCli([tgz, ...direct, '--timeout', '20'], { after: /RUN-CLI-READY/, text: 'other\n' });
     assert.equal(b.status, 124, b.stderr);
     assert.match(b.stdout, /GOT\[other\] MBR\[55aa\]/);
-    assert.match(b.stderr, /gce\.tar\.gz \(BIOS, /);
+    assert.match(b.stderr, /gce\.tar\.gz \(x86_64, BIOS, /);
     assert.match(b.stderr, /stopped after 20 s/);
     assert.ok(performance.now() - t0 < 40_000);
     assert.match((await runCli([tgz, '--persist', ...direct])).stderr, /--persist needs a disk image/);
