@@ -36,6 +36,7 @@ import { isIP } from 'node:net';
 import { dirname, isAbsolute, join, normalize, resolve } from 'node:path';
 import { parse as parseYaml, type ScalarTag } from 'yaml';
 import { z } from 'zod';
+import { hostRpmArch } from '../util/arch.ts';
 import { PhotonError } from '../util/errors.ts';
 
 export const MiB = 1024 * 1024;
@@ -477,9 +478,9 @@ function entropy(seed: string | undefined, purpose: string, n: number): Buffer {
 }
 
 function hostArch(file: string): Arch {
-  if (process.arch === 'x64') return 'x86_64';
-  if (process.arch === 'arm64') return 'aarch64';
-  return fail(file, 'arch', `the build host is ${process.arch}: set arch to x86_64 or aarch64`);
+  const a = hostRpmArch();
+  if (a === 'x86_64' || a === 'aarch64') return a;
+  return fail(file, 'arch', `the build host is ${a}: set arch to x86_64 or aarch64`);
 }
 
 // ---------------------------------------------------------------------------------------------

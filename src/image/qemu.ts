@@ -10,6 +10,7 @@ import { constants, rmSync, type WriteStream } from 'node:fs';
 import { access, copyFile, mkdtemp, open, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { extname, join } from 'node:path';
+import { hostRpmArch } from '../util/arch.ts';
 import { PhotonError, withFile } from '../util/errors.ts';
 import { run } from '../util/run.ts';
 
@@ -169,9 +170,10 @@ export function qemuArgs(opts: VmOptions, accel: Accel, varsFile?: string): stri
 
 let kvmProbe: Promise<boolean> | undefined;
 
-/** The host's architecture as QEMU guests name it. */
+/** The host's architecture when it is one we boot guests of. */
 export function hostArch(): VmArch | undefined {
-  return process.arch === 'x64' ? 'x86_64' : process.arch === 'arm64' ? 'aarch64' : undefined;
+  const a = hostRpmArch();
+  return a === 'x86_64' || a === 'aarch64' ? a : undefined;
 }
 
 /**

@@ -8,6 +8,7 @@ import { createReadStream } from 'node:fs';
 import { chmod, cp, mkdir, open, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Layout, planLayout } from '../formats/gpt.ts';
+import { hostRpmArch } from '../util/arch.ts';
 import { PhotonError } from '../util/errors.ts';
 import { run } from '../util/run.ts';
 import type { DiskLayout, Kickstart, LayoutPartition } from './kickstart.ts';
@@ -96,7 +97,7 @@ export async function installPackages(ks: Kickstart, ctx: StageContext, repos: R
  * for mkosi's or osbuild's foreign builds: without it, fail before installing anything.
  */
 async function checkForeignArch(ks: Kickstart): Promise<void> {
-  const host = process.arch === 'x64' ? 'x86_64' : process.arch === 'arm64' ? 'aarch64' : process.arch;
+  const host = hostRpmArch();
   if (ks.arch === host) return;
   const entry = await readFile(`/proc/sys/fs/binfmt_misc/qemu-${ks.arch}`, 'utf8').catch(() => '');
   if (!/^enabled$/m.test(entry)) {

@@ -15,6 +15,7 @@ import { createHash } from 'node:crypto';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { TDNF, TdnfError } from './errors.ts';
+import { hostRpmArch } from '../util/arch.ts';
 import { globToRegExp, isGlob } from '../util/glob.ts';
 
 // --- the settings tables ------------------------------------------------------------------------
@@ -360,10 +361,7 @@ async function readVarsDirs(dirs: readonly string[], root: string): Promise<Reco
 }
 
 /** x86_64 / aarch64 … as uname -m (what tdnf uses for $basearch). */
-export function hostBasearch(): string {
-  const map: Record<string, string> = { x64: 'x86_64', arm64: 'aarch64', ia32: 'i686', arm: 'armv7hl', ppc64: 'ppc64le', s390x: 's390x' };
-  return map[process.arch] ?? process.arch;
-}
+export const hostBasearch = hostRpmArch;
 
 // --- helpers ------------------------------------------------------------------------------------
 
