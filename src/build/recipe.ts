@@ -176,6 +176,7 @@ export function archMacros(arch: BuildArch): { _arch: string; debian_arch: strin
 }
 
 const ARCH_MACRO = /%\{(_arch|debian_arch|deb_host_multiarch|efi_arch|efi_arch_upper|grub_efi)\}/g;
+
 export type ScriptValue = z.infer<typeof script>;
 
 /** Distribution-wide settings: `SPECS/distribution.yaml`. */
