@@ -10,7 +10,7 @@ import { bootAndLogin, busyboxInitramfs, exists, haveTool, runOnConsole, runOnCo
 import { cleanup, tempDir } from '../../test/kit/tmp.ts';
 import { isPhotonError } from '../util/errors.ts';
 import { run } from '../util/run.ts';
-import { firmwareOfDisk, kvmUsable, OVMF_CODE, QEMU, qemuArgs, readDiskHead, startVm } from './qemu.ts';
+import { archOfDisk, firmwareOfDisk, kvmUsable, OVMF_CODE, QEMU, qemuArgs, readDiskHead, startVm } from './qemu.ts';
 import { makeSeedIso } from './seed.ts';
 
 const REPO = join(fileURLToPath(import.meta.url), '..', '..', '..');
@@ -41,6 +41,39 @@ test('arguments: q35, restricted user network only, snapshot by default, OVMF as
   assert.equal(qemuArgs({ image: 'x.vhd', firmware: 'bios' }, 'tcg').find((x) => x.startsWith('id=disk0')), 'id=disk0,if=none,format=vpc,file=x.vhd,snapshot=on');
   assert.throws(() => qemuArgs({ image: 'x', firmware: 'bios', forwardSsh: 70000 }, 'tcg'), /port/);
   assert.throws(() => qemuArgs({ firmware: 'bios' }, 'tcg'), /image or a kernel/);
+});
+
+test('arguments for an arm64 guest: the virt board, AAVMF, cheap pointer authentication under TCG, UEFI only', () => {
+  const a = qemuArgs({ arch: 'aarch64', image: '/i/a.raw', firmware: 'efi' }, 'tcg', '/t/vars.fd');
+  const at = (flag: string) => a.flatMap((x, i) => (x === flag ? [a[i + 1]!] : []));
+  assert.deepEqual(at('-machine'), ['virt']);
+  assert.deepEqual(at('-cpu'), ['max,pauth-impdef=on']);
+  assert.ok(at('-drive').includes('if=pflash,format=raw,unit=0,readonly=on,file=/usr/share/AAVMF/AAVMF_CODE.fd'));
+  assert.deepEqual(qemuArgs({ image: '/i/a.raw', firmware: 'efi' }, 'tcg', '/t/v.fd').filter((x) => x.startsWith('max')), ['max']);
+  assert.throws(() => qemuArgs({ arch: 'aarch64', image: '/i/a.raw', firmware: 'bios' }, 'tcg'), /UEFI only/);
+});
+
+test("the architecture from the ESP's removable-media loader, read with mtools", async () => {
+  const dir = await tempDir('arch');
+  try {
+    const disk = join(dir, 'disk.raw');
+    await run('truncate', ['-s', '64M', disk]);
+    await run('sfdisk', ['-q', disk], { input: 'label: gpt\nstart=2048, size=32MiB, type=U\ntype=L\n' });
+    const esp = join(dir, 'esp.img');
+    const espAt = 2048 * 512;
+    for (const [loader, want] of [['BOOTAA64.EFI', 'aarch64'], ['BOOTX64.EFI', 'x86_64'], ['GRUB.EFI', undefined]] as const) {
+      await run('rm', ['-f', esp]);
+      await run('mkfs.vfat', ['-C', esp, String(32 * 1024)]);
+      await writeFile(join(dir, loader), 'MZ');
+      await run('mmd', ['-i', esp, '::/EFI', '::/EFI/BOOT']);
+      await run('mcopy', ['-i', esp, join(dir, loader), `::/EFI/BOOT/${loader}`]);
+      await run('dd', [`if=${esp}`, `of=${disk}`, 'bs=1M', `seek=${espAt / 1048576}`, 'conv=notrunc', 'status=none']);
+      assert.equal(await archOfDisk(disk, await readDiskHead(disk)), want, loader);
+    }
+    assert.equal(await archOfDisk(disk, new Uint8Array(4096)), undefined, 'no partition table');
+  } finally {
+    await cleanup(dir);
+  }
 });
 
 test('firmware from the partition table, as sfdisk writes it, through qcow2 and VMDK too', async () => {
