@@ -15,12 +15,13 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { createrepo } from '../repo/createrepo.ts';
+import { ARCHES, type Arch } from '../util/arch.ts';
 import { PhotonError } from '../util/errors.ts';
 import { writeFileAtomic } from '../util/fs.ts';
 import { type PackageFacts, unmetRequirements } from './closure.ts';
 import { type Lock, type LockEntry, LOCK_FILE, fetchDebs, readLock, resolveFromApt, writeLock } from './debian.ts';
 import { loadSigningKey } from './keys.ts';
-import { BUILD_ARCHES, type BuildArch, type Distribution, type Recipe, archMacros, loadDistribution, loadRecipes } from './recipe.ts';
+import { type Distribution, type Recipe, archMacros, loadDistribution, loadRecipes } from './recipe.ts';
 import { type BuiltRpm, type RecipeJob, type WorkerReply, buildRecipe } from './worker.ts';
 
 /**
@@ -250,8 +251,8 @@ export async function build(options: BuildOptions): Promise<BuildSummary> {
   const specsDir = resolve(options.specsDir);
   const stageDir = resolve(options.stageDir);
   const cacheDir = resolve(options.cacheDir ?? defaultCacheDir());
-  const arch = (options.arch ?? 'x86_64') as BuildArch;
-  if (!BUILD_ARCHES.includes(arch)) throw new PhotonError('E_USAGE', `unsupported architecture '${arch}' (${BUILD_ARCHES.join(', ')})`);
+  const arch = (options.arch ?? 'x86_64') as Arch;
+  if (!ARCHES.includes(arch)) throw new PhotonError('E_USAGE', `unsupported architecture '${arch}' (${ARCHES.join(', ')})`);
   const debArch = archMacros(arch).debian_arch;
 
   const dist = await loadDistribution(specsDir);

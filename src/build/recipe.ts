@@ -9,6 +9,7 @@ import { readFile, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { ARCHES, type Arch, efiArch } from '../util/arch.ts';
 import { PhotonError } from '../util/errors.ts';
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._+-]*$/;
@@ -73,11 +74,8 @@ const packageFields = {
   autodeps: z.boolean().default(true),
 };
 
-/** RPM architectures a recipe is built for (Photon's build architectures). */
-export const BUILD_ARCHES = ['x86_64', 'aarch64'] as const;
-export type BuildArch = (typeof BUILD_ARCHES)[number];
 /** As a spec's ExclusiveArch: built only for these (default: every architecture). */
-const exclusiveArch = z.array(z.enum(BUILD_ARCHES, { error: 'x86_64 or aarch64' })).min(1).optional();
+const exclusiveArch = z.array(z.enum(ARCHES, { error: 'x86_64 or aarch64' })).min(1).optional();
 
 const subpackage = z.strictObject({
   /** The full package name, e.g. `systemd-udev`. */
@@ -163,14 +161,14 @@ export type SubpackageRecipe = Omit<z.infer<typeof subpackage>, 'exclusiveArch'>
  * `%{deb_host_multiarch}` (x86_64-linux-gnu), `%{efi_arch}` and `%{efi_arch_upper}` (x64 and X64:
  * grubx64.efi, BOOTX64.EFI) and `%{grub_efi}` (x86_64-efi, GRUB's platform directory).
  */
-export function archMacros(arch: BuildArch): { _arch: string; debian_arch: string; deb_host_multiarch: string; efi_arch: string; efi_arch_upper: string; grub_efi: string } {
+export function archMacros(arch: Arch): { _arch: string; debian_arch: string; deb_host_multiarch: string; efi_arch: string; efi_arch_upper: string; grub_efi: string } {
   const x86 = arch === 'x86_64';
   return {
     _arch: arch,
     debian_arch: x86 ? 'amd64' : 'arm64',
     deb_host_multiarch: `${arch}-linux-gnu`,
-    efi_arch: x86 ? 'x64' : 'aa64',
-    efi_arch_upper: x86 ? 'X64' : 'AA64',
+    efi_arch: efiArch(arch),
+    efi_arch_upper: efiArch(arch).toUpperCase(),
     grub_efi: x86 ? 'x86_64-efi' : 'arm64-efi',
   };
 }
@@ -225,10 +223,10 @@ async function readYaml(file: string, macros: Readonly<Record<string, string>> =
  * The recipe (already macro-expanded for `arch`) as built for `arch`; undefined when its
  * exclusiveArch leaves `arch` out.
  */
-export function parseRecipe(data: unknown, file: string, dir: string, arch: BuildArch = 'x86_64'): Recipe | undefined {
+export function parseRecipe(data: unknown, file: string, dir: string, arch: Arch = 'x86_64'): Recipe | undefined {
   const parsed = recipeSchema.safeParse(data);
   if (!parsed.success) throw new PhotonError('E_RECIPE', describeIssues(parsed.error), { file });
-  const forArch = (only: readonly BuildArch[] | undefined) => only === undefined || only.includes(arch);
+  const forArch = (only: readonly Arch[] | undefined) => only === undefined || only.includes(arch);
   if (!forArch(parsed.data.exclusiveArch)) return undefined;
   const { exclusiveArch: _, ...all } = parsed.data;
   const r = {
@@ -252,7 +250,7 @@ export function parseRecipe(data: unknown, file: string, dir: string, arch: Buil
 }
 
 /** The recipe in `dir` as built for `arch` (undefined: not built for it). */
-export async function loadRecipe(dir: string, arch: BuildArch = 'x86_64'): Promise<Recipe | undefined> {
+export async function loadRecipe(dir: string, arch: Arch = 'x86_64'): Promise<Recipe | undefined> {
   const file = join(dir, 'recipe.yaml');
   return parseRecipe(await readYaml(file, archMacros(arch)), file, dir, arch);
 }
@@ -265,7 +263,7 @@ export async function loadDistribution(specsDir: string): Promise<Distribution> 
 }
 
 /** Every recipe under `specsDir` built for `arch`, sorted by name; a folder without recipe.yaml is an error. */
-export async function loadRecipes(specsDir: string, arch: BuildArch = 'x86_64'): Promise<Recipe[]> {
+export async function loadRecipes(specsDir: string, arch: Arch = 'x86_64'): Promise<Recipe[]> {
   const out: Recipe[] = [];
   for (const entry of (await readdir(specsDir, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : 1))) {
     if (!entry.isDirectory()) continue;

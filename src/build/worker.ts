@@ -10,18 +10,19 @@ import { readSecretKey } from '../formats/openpgp.ts';
 import { headerDeps, headerFiles, readPackage } from '../rpm/package.ts';
 import { packRpm } from '../rpm/pack.ts';
 import { signPackage } from '../rpm/sign.ts';
+import type { Arch } from '../util/arch.ts';
 import { PhotonError, isPhotonError } from '../util/errors.ts';
 import type { PackageFacts } from './closure.ts';
 import { convertRecipe } from './convert.ts';
 import { type LockEntry, readDeb } from './debian.ts';
-import { type BuildArch, type Distribution, loadRecipe } from './recipe.ts';
+import { type Distribution, loadRecipe } from './recipe.ts';
 
 export interface RecipeJob {
   recipeDir: string;
   dist: Distribution;
   debs: { name: string; pin: LockEntry; path: string }[];
   projectRoot: string;
-  arch: BuildArch;
+  arch: Arch;
   publicKey: string;
   secretKey: string;
   /** Where the RPMs go: `outDir/<arch>/<nevra>.rpm`. */

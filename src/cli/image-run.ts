@@ -6,8 +6,9 @@
 import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type DiskFormat, type Firmware, type Vm, type VmArch, archOfDisk, firmwareOfDisk, formatOfImage, hostArch, readDiskHead, startVm } from '../image/qemu.ts';
+import { type DiskFormat, type Firmware, type Vm, archOfDisk, firmwareOfDisk, formatOfImage, readDiskHead, startVm } from '../image/qemu.ts';
 import { checkUserData, defaultMetaData, makeSeedIso, readSeedDir, type SeedContent } from '../image/seed.ts';
+import { type Arch, hostArch } from '../util/arch.ts';
 import { PhotonError, withFile } from '../util/errors.ts';
 import { run } from '../util/run.ts';
 import { type OptionSpec, type ParsedArgs, one, parseArgs } from './args.ts';
@@ -152,7 +153,7 @@ export async function main(argv: string[]): Promise<number> {
     let disk: string | undefined;
     let format: DiskFormat | undefined;
     let firmware: Firmware;
-    let arch: VmArch | undefined = archText === 'auto' ? undefined : archText;
+    let arch: Arch | undefined = archText === 'auto' ? undefined : archText;
     if (image !== undefined) {
       disk = await diskOf(image, work);
       format = (fmtText as DiskFormat | undefined) ?? formatOfImage(disk);

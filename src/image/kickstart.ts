@@ -36,7 +36,7 @@ import { isIP } from 'node:net';
 import { dirname, isAbsolute, join, normalize, resolve } from 'node:path';
 import { parse as parseYaml, type ScalarTag } from 'yaml';
 import { z } from 'zod';
-import { hostRpmArch } from '../util/arch.ts';
+import { type Arch, hostArch as hostArchOf, hostRpmArch } from '../util/arch.ts';
 import { PhotonError } from '../util/errors.ts';
 
 export const MiB = 1024 * 1024;
@@ -48,7 +48,7 @@ export const BIOS_SIZE_MIB = 4;
 const TABLE_HEAD_MIB = 1;
 const GPT_TAIL_MIB = 1;
 
-export type Arch = 'x86_64' | 'aarch64';
+export type { Arch };
 export type Bootmode = 'efi' | 'bios' | 'dualboot';
 export type PartitionTableType = 'gpt' | 'msdos';
 export type Filesystem = 'ext4' | 'vfat' | 'swap' | 'bios';
@@ -478,9 +478,7 @@ function entropy(seed: string | undefined, purpose: string, n: number): Buffer {
 }
 
 function hostArch(file: string): Arch {
-  const a = hostRpmArch();
-  if (a === 'x86_64' || a === 'aarch64') return a;
-  return fail(file, 'arch', `the build host is ${a}: set arch to x86_64 or aarch64`);
+  return hostArchOf() ?? fail(file, 'arch', `the build host is ${hostRpmArch()}: set arch to x86_64 or aarch64`);
 }
 
 // ---------------------------------------------------------------------------------------------

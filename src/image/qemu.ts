@@ -10,7 +10,7 @@ import { constants, rmSync, type WriteStream } from 'node:fs';
 import { access, copyFile, mkdtemp, open, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { extname, join } from 'node:path';
-import { hostRpmArch } from '../util/arch.ts';
+import { type Arch, ARCHES, efiArch, hostArch } from '../util/arch.ts';
 import { PhotonError, withFile } from '../util/errors.ts';
 import { run } from '../util/run.ts';
 
@@ -18,11 +18,9 @@ export type DiskFormat = 'raw' | 'qcow2' | 'vmdk' | 'vpc';
 export type Firmware = 'efi' | 'bios';
 export type Accel = 'kvm' | 'tcg';
 
-export type VmArch = 'x86_64' | 'aarch64';
-
 export interface VmOptions {
   /** The guest's architecture (default x86_64: a q35 PC; aarch64: QEMU's virt board). */
-  arch?: VmArch;
+  arch?: Arch;
   /** The boot disk; optional only when `kernel` is given. */
   image?: string;
   /** Default: from the extension (.qcow2, .vmdk, .vhd → vpc), raw otherwise. */
@@ -86,7 +84,7 @@ export const OVMF_CODE = '/usr/share/OVMF/OVMF_CODE_4M.fd';
 export const OVMF_VARS = '/usr/share/OVMF/OVMF_VARS_4M.fd';
 
 /** Per guest architecture: the emulator, its board and its UEFI firmware (Debian's packages). */
-const MACHINES: Record<VmArch, { qemu: string; machine: string; code: string; vars: string; packages: string }> = {
+const MACHINES: Record<Arch, { qemu: string; machine: string; code: string; vars: string; packages: string }> = {
   x86_64: { qemu: QEMU, machine: 'q35', code: OVMF_CODE, vars: OVMF_VARS, packages: 'qemu-system-x86 ovmf' },
   aarch64: {
     qemu: 'qemu-system-aarch64',
@@ -170,14 +168,9 @@ export function qemuArgs(opts: VmOptions, accel: Accel, varsFile?: string): stri
 
 let kvmProbe: Promise<boolean> | undefined;
 
-/** The host's architecture when it is one we boot guests of. */
-export function hostArch(): VmArch | undefined {
-  const a = hostRpmArch();
-  return a === 'x86_64' || a === 'aarch64' ? a : undefined;
-}
 
 /**
- * Whether KVM really runs a q35 guest here. /dev/kvm being openable is not enough: nested or
+ * Whether KVM really runs a guest of this machine here. /dev/kvm being openable is not enough: nested or
  * partial KVM can create a VM and then abort while setting up the vCPU, so we start one, paused,
  * and ask it to quit. PHOTON_QEMU_ACCEL=kvm|tcg overrides the probe.
  */
@@ -190,8 +183,10 @@ export function kvmUsable(): Promise<boolean> {
     } catch {
       return false;
     }
-    const args = ['-accel', 'kvm', '-machine', 'q35', '-cpu', 'max', '-m', '16', '-nodefaults', '-display', 'none', '-S', '-monitor', 'stdio'];
-    const r = await run(QEMU, args, { input: 'quit\n', allowFailure: true }).catch(() => undefined);
+    // The host's own machine: KVM runs guests of this architecture only.
+    const m = MACHINES[hostArch() ?? 'x86_64'];
+    const args = ['-accel', 'kvm', '-machine', m.machine, '-cpu', 'max', '-m', '16', '-nodefaults', '-display', 'none', '-S', '-monitor', 'stdio'];
+    const r = await run(m.qemu, args, { input: 'quit\n', allowFailure: true }).catch(() => undefined);
     return r?.status === 0;
   })();
   return kvmProbe;
@@ -436,14 +431,12 @@ export function firmwareOfDisk(head: Uint8Array): Firmware | undefined {
  * The architecture a raw disk boots, from the removable-media loader on its ESP
  * (\EFI\BOOT\BOOTX64.EFI or BOOTAA64.EFI, read with mtools); undefined when that says nothing.
  */
-export async function archOfDisk(raw: string, head: Uint8Array): Promise<VmArch | undefined> {
+export async function archOfDisk(raw: string, head: Uint8Array): Promise<Arch | undefined> {
   const esp = partitionsOf(head)?.parts.find(isEsp);
   if (!esp) return undefined;
   const r = await run('mdir', ['-b', '-i', `${raw}@@${esp.startBytes}`, '::/EFI/BOOT'], { allowFailure: true }).catch(() => undefined);
   const names = (r?.stdout.toString() ?? '').toUpperCase();
-  if (names.includes('BOOTAA64.EFI')) return 'aarch64';
-  if (names.includes('BOOTX64.EFI')) return 'x86_64';
-  return undefined;
+  return ARCHES.find((a) => names.includes(`BOOT${efiArch(a).toUpperCase()}.EFI`));
 }
 
 async function readFileHead(path: string, bytes: number): Promise<Uint8Array> {

@@ -8,7 +8,7 @@ import { createReadStream } from 'node:fs';
 import { chmod, cp, mkdir, open, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Layout, planLayout } from '../formats/gpt.ts';
-import { hostRpmArch } from '../util/arch.ts';
+import { type Arch, efiArch, hostRpmArch } from '../util/arch.ts';
 import { PhotonError } from '../util/errors.ts';
 import { run } from '../util/run.ts';
 import type { DiskLayout, Kickstart, LayoutPartition } from './kickstart.ts';
@@ -155,9 +155,9 @@ export function kernelCmdline(ks: Kickstart, rootPartuuid: string): string {
  * EFI: systemd-boot as the removable-media loader (\EFI\BOOT\BOOTX64.EFI, found by firmware
  * without NVRAM entries), the kernel and initramfs on the ESP beside it, one loader entry.
  */
-export async function efiBootFiles(ctx: StageContext, esp: string, kernel: { kver: string; vmlinuz: string }, initrd: Uint8Array, cmdline: string, arch: string): Promise<void> {
-  const efiName = arch === 'aarch64' ? 'BOOTAA64.EFI' : 'BOOTX64.EFI';
-  const loader = join(ctx.root, 'usr', 'lib', 'systemd', 'boot', 'efi', arch === 'aarch64' ? 'systemd-bootaa64.efi' : 'systemd-bootx64.efi');
+export async function efiBootFiles(ctx: StageContext, esp: string, kernel: { kver: string; vmlinuz: string }, initrd: Uint8Array, cmdline: string, arch: Arch): Promise<void> {
+  const efiName = `BOOT${efiArch(arch).toUpperCase()}.EFI`;
+  const loader = join(ctx.root, 'usr', 'lib', 'systemd', 'boot', 'efi', `systemd-boot${efiArch(arch)}.efi`);
   await mkdir(join(esp, 'EFI', 'BOOT'), { recursive: true });
   await mkdir(join(esp, 'loader', 'entries'), { recursive: true });
   await mkdir(join(esp, 'photon'), { recursive: true });
