@@ -31,7 +31,7 @@ describe('initramfs', () => {
   before(async () => {
     dir = await tempDir('initramfs');
     root = join(dir, 'root');
-    await installRoot(root, ['linux-esx', 'bash', 'kmod', 'util-linux']);
+    await installRoot(root, ['linux-esx', 'bash', 'kmod', 'util-linux', 'e2fsprogs', 'coreutils']);
     kver = (await readdir(join(root, 'usr/lib/modules')))[0]!;
     initrd = await makeInitramfs(root, kver, { compression: 'none' });
     extracted = join(dir, 'x');
@@ -165,7 +165,8 @@ describe('initramfs', () => {
       await writeFile(join(tiny, 'usr/lib/systemd/systemd'), [
         '#!/bin/busybox sh',
         '/bin/busybox mount -t proc proc /proc',
-        'echo "PHOTON-MARKER pid=$$ root=$(/bin/busybox awk \'$2=="/"{print $1, $4}\' /proc/mounts | /bin/busybox tail -1)"',
+        'echo "PHOTON-MARKER pid=$$ root=$(/bin/busybox awk \'$2=="/"{print $1, $4}\' /proc/mounts | /bin/busybox tail -1)" \\',
+        '  "run=$(/bin/busybox awk \'$2=="/run"{print $3}\' /proc/mounts) fsck=$([ -e /run/initramfs/fsck-root ] && echo done || echo none)"',
         '/bin/busybox poweroff -f', '',
       ].join('\n'));
       await chmod(join(tiny, 'usr/lib/systemd/systemd'), 0o755);
@@ -207,12 +208,17 @@ describe('initramfs', () => {
       const out = await boot(`root=PARTUUID=${PARTUUID.toUpperCase()}`, ['-drive', `file=${disk},format=raw,if=virtio`], /PHOTON-MARKER[^\n]*\n/);
       assert.match(out, /PHOTON-MARKER pid=1 root=\/dev\/vda2 ro,/);
       assert.match(out, /initramfs: root PARTUUID=\S+ is \/dev\/vda2/);
+      // e2fsck checked the unmounted root (its report is in the kernel log) and left the marker
+      // that makes systemd-fsck-root.service skip its own check; /run came along.
+      assert.match(out, /\/dev\/vda2: clean, \d+\/\d+ files/);
+      assert.match(out, /PHOTON-MARKER [^\n]* run=tmpfs fsck=done/);
     });
 
     it('virtio-scsi, root=UUID= rw rootfstype=ext4', async () => {
       const out = await boot(`root=UUID=${FSUUID} rw rootfstype=ext4`,
         ['-device', 'virtio-scsi-pci,id=scsi', '-drive', `file=${disk},format=raw,if=none,id=d0`, '-device', 'scsi-hd,drive=d0,bus=scsi.0'], /PHOTON-MARKER[^\n]*\n/);
-      assert.match(out, /PHOTON-MARKER pid=1 root=\/dev\/sda2 rw,/);
+      // A read-write root is not checked, as systemd-fsck-root.service would not check it either.
+      assert.match(out, /PHOTON-MARKER pid=1 root=\/dev\/sda2 rw,\S* [^\n]*fsck=none/);
     });
 
     it('a root that never appears: a clear message and a rescue shell', async () => {
