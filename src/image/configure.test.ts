@@ -3,7 +3,7 @@
 // host's (systemctl --root is-enabled, findmnt --verify, ssh-keygen -l): first Photon's
 // defaults, then a kickstart using every key over the same root, then errors.
 import assert from 'node:assert/strict';
-import { lstat, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { installRoot } from '../../test/kit/stage.ts';
@@ -88,6 +88,16 @@ describe('configure', () => {
     assert.deepEqual((await readdir(join(root, 'etc/ssh'))).filter((f) => f.startsWith('ssh_host_')), []);
     assert.deepEqual(await readdir(join(root, 'dev')), [], '/dev is left as packaged: empty');
     assert.match(await text('etc/ssh/sshd_config'), /^PermitRootLogin no$/m);
+    // systemd's own reading of the update stamps: nothing for systemd-sysusers.service to do at
+    // boot, until /usr changes after the stamps.
+    const needsUpdate = async (dir: string) =>
+      (await run('chroot', [root, '/usr/bin/systemd-analyze', 'condition', `ConditionNeedsUpdate=${dir}`], { allowFailure: true })).status === 0;
+    assert.equal(await needsUpdate('/etc'), false);
+    assert.equal(await needsUpdate('/var'), false);
+    const later = new Date(Date.now() + 5000);
+    await utimes(join(root, 'usr'), later, later);
+    assert.equal(await needsUpdate('/etc'), true);
+    assert.equal(await needsUpdate('/var'), true);
   });
 
   it('fstab by PARTUUID with POI\'s options, which util-linux parses; mount points made', async () => {

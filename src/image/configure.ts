@@ -18,7 +18,8 @@
  *   hygiene        last, so no script can leave them behind: /etc/machine-id empty (a new id
  *                  at every instance's first boot, without systemd's first-boot mode and its
  *                  interactive systemd-firstboot), no random seed, no sshd host keys
- *                  (sshd-keygen.service makes them at first boot)
+ *                  (sshd-keygen.service makes them at first boot); /etc and /var stamped up to
+ *                  date with /usr, as systemd-update-done would after the update tools ran
  *
  * Commands that must run inside the root (systemctl, postinstall scripts) use chroot(8): the only
  * privileged step. Nothing is mounted: a script that needs /proc or /sys has neither. /dev gets
@@ -28,7 +29,7 @@
  * kickstart reader refuses them first); `disabled` only has to be written where a config exists.
  */
 import { createHash } from 'node:crypto';
-import { chmod, copyFile, cp, lstat, mkdir, readdir, readFile, rm, stat, symlink } from 'node:fs/promises';
+import { chmod, copyFile, cp, lstat, mkdir, readdir, readFile, rm, stat, symlink, utimes } from 'node:fs/promises';
 import { basename, join, posix } from 'node:path';
 import { PhotonError } from '../util/errors.ts';
 import { writeFileAtomic } from '../util/fs.ts';
@@ -453,6 +454,31 @@ async function hygiene(root: string, log: (l: string) => void): Promise<void> {
   const keys = (await readdir(ssh).catch(() => [] as string[])).filter((f) => f.startsWith('ssh_host_'));
   for (const k of keys) await rm(join(ssh, k), { force: true });
   log(`machine-id left for first boot${keys.length ? `, ${keys.length} sshd host key file(s) removed` : ''}`);
+  await stampUpdated(root);
+}
+
+/**
+ * /etc/.updated and /var/.updated as systemd-update-done writes them, for /usr as installed.
+ * Units with ConditionNeedsUpdate= (systemd-sysusers.service here) run when /usr is newer than
+ * these stamps, to apply what an offline update of /usr brought. The packages' scriptlets have
+ * applied all of it while the image was built, and without the stamps sysusers would run again
+ * at every boot, in the chain before udev and the network (nothing here ships
+ * systemd-update-done.service, which would write them).
+ */
+export async function stampUpdated(root: string): Promise<void> {
+  const usr = await stat(join(root, 'usr'), { bigint: true });
+  const sec = usr.mtimeNs / 1_000_000_000n;
+  const text =
+    '# This file was created by systemd-update-done. Its only purpose is to hold a\n' +
+    '# timestamp of the time this directory was updated. See man:systemd-update-done.service(8).\n' +
+    `TIMESTAMP_NSEC=${usr.mtimeNs}\n`;
+  for (const dir of ['etc', 'var']) {
+    const file = join(root, dir, '.updated');
+    await writeFileAtomic(file, text, 0o644);
+    // Whole seconds (a JS number cannot carry nanoseconds): with tv_nsec 0, systemd compares
+    // TIMESTAMP_NSEC instead of the mtime.
+    await utimes(file, Number(sec), Number(sec));
+  }
 }
 
 function validate(root: string, ks: ConfigureInput, ctx: ConfigureContext): void {
