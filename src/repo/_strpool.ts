@@ -82,8 +82,6 @@ export class StringPool {
   added = false;
   /** Strings in the hash table (add()ed ones are not): what the table's load is counted by. */
   private hashed = 0;
-  /** The arena is a view of someone else's buffer (adopt): trim() leaves it alone. */
-  private viewed = false;
   /** Arena bytes [from, to) are not read yet; `read()` fills them in place. */
   private tail: { from: number; to: number; read: () => void } | undefined;
 
@@ -195,7 +193,6 @@ export class StringPool {
       const b = Buffer.allocUnsafe(this.used + bytes);
       this.bytes.copy(b, 0, 0, this.used);
       this.bytes = b;
-      this.viewed = false;
     }
     const n = this.count + strings;
     if (n + 1 > this.offsets.length) {
@@ -233,7 +230,6 @@ export class StringPool {
     this.mask = (table.length >>> 1) - 1;
     this.hashed = hashed;
     this.cache.clear();
-    this.viewed = true;
   }
 
   /** Reads the adopted arena's tail in, when it is not yet (before anything copies the arena). */
@@ -243,13 +239,13 @@ export class StringPool {
     t?.read();
   }
 
-  /** Gives back the unused tail of the arrays once loading is over. */
+  /**
+   * Gives back the unused tail of the offsets once loading is over. The byte arena keeps its
+   * size: its unused tail was never written, so it holds no memory (a big allocation is its own
+   * mapping, paged in on first write), and copying the used part out would fault in and fill
+   * as much again (~100 ms for a 63,000-package primary).
+   */
   trim(): void {
-    if (!this.viewed && this.bytes.length > this.used + 4096) {
-      const b = Buffer.allocUnsafeSlow(this.used);
-      this.bytes.copy(b, 0, 0, this.used);
-      this.bytes = b;
-    }
     if (this.offsets.length > this.count + 1024) this.offsets = this.offsets.slice(0, this.count + 1);
   }
 
@@ -262,7 +258,6 @@ export class StringPool {
       const b = Buffer.allocUnsafe(size);
       this.bytes.copy(b, 0, 0, this.used);
       this.bytes = b;
-      this.viewed = false;
     }
     // A JS loop beats a native copy's call overhead up to about 48 bytes (most names).
     if (len < 48) {
