@@ -479,9 +479,10 @@ if [ "$mode" = ro ] && [ "$fsckmode" != skip ] && [[ \${fstype:-ext4} == ext[234
    command -v e2fsck > /dev/null && command -v mkdir > /dev/null; then
   case $repair in yes) fsckopts=(-y) ;; no) fsckopts=(-n) ;; *) fsckopts=(-p) ;; esac
   [ "$fsckmode" != force ] || fsckopts+=(-f)
-  # its report goes to the kernel log (so to the journal), not to the quiet console
-  e2fsck "\${fsckopts[@]}" "$dev" > /dev/kmsg 2>&1
+  report=$(e2fsck "\${fsckopts[@]}" "$dev" 2>&1)
   status=$?
+  # into the kernel log (so the journal, under "initramfs"), not onto the quiet console
+  while IFS= read -r line; do [ -z "$line" ] || echo "initramfs: $line" > /dev/kmsg; done <<< "$report"
   if (( status < 4 )); then
     mkdir -p /run/initramfs && : > /run/initramfs/fsck-root
   else
