@@ -16,7 +16,7 @@ import { makeSeedIso } from '../src/image/seed.ts';
 import type { RepoSource } from '../src/image/stages.ts';
 import { PhotonError } from '../src/util/errors.ts';
 import { run } from '../src/util/run.ts';
-import { bootAndLogin, runOnConsole } from './kit/qemu.ts';
+import { bootAndLogin, runOnConsole, runOnConsoleStatus } from './kit/qemu.ts';
 import { testStage } from './kit/stage.ts';
 import { cleanup, tempDir } from './kit/tmp.ts';
 
@@ -116,6 +116,13 @@ describe('photon image', () => {
       // Root may not log in over ssh (Photon's hardened sshd_config), password or not.
       const rootSsh = await run('ssh', ['-i', join(dir, 'id'), '-p', String(port), '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'BatchMode=yes', 'root@127.0.0.1', 'true'], { allowFailure: true });
       assert.notEqual(rootSsh.status, 0);
+      // The firewall fails closed: saved rules iptables-restore refuses leave every policy DROP
+      // and no rule (the unit's reload fails), and the good file brings the rules back.
+      const save = '/etc/systemd/scripts/ip4save';
+      assert.equal((await runOnConsoleStatus(vm, `cp ${save} /root/ip4save && echo '-A INPUT --no-such-option' >> ${save} && systemctl reload iptables`)).status === 0, false);
+      assert.equal((await sh('iptables -S')).trim(), '-P INPUT DROP\n-P FORWARD DROP\n-P OUTPUT DROP');
+      await sh(`cp /root/ip4save ${save} && systemctl reload iptables`);
+      assert.match(await sh('iptables -S INPUT'), /--dport 22 -j ACCEPT/);
     } finally {
       await vm.stop();
     }

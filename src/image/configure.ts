@@ -465,7 +465,7 @@ async function hygiene(root: string, log: (l: string) => void): Promise<void> {
  * at every boot, in the chain before udev and the network (nothing here ships
  * systemd-update-done.service, which would write them).
  */
-export async function stampUpdated(root: string): Promise<void> {
+async function stampUpdated(root: string): Promise<void> {
   const usr = await stat(join(root, 'usr'), { bigint: true });
   const sec = usr.mtimeNs / 1_000_000_000n;
   const text =
