@@ -119,7 +119,8 @@ describe('photon image', () => {
       // The firewall fails closed: saved rules iptables-restore refuses leave every policy DROP
       // and no rule (the unit's reload fails), and the good file brings the rules back.
       const save = '/etc/systemd/scripts/ip4save';
-      assert.equal((await runOnConsoleStatus(vm, `cp ${save} /root/ip4save && echo '-A INPUT --no-such-option' >> ${save} && systemctl reload iptables`)).status === 0, false);
+      const broken = await runOnConsoleStatus(vm, `cp ${save} /root/ip4save && echo '-A INPUT --no-such-option' >> ${save} && systemctl reload iptables`);
+      assert.notEqual(broken.status, 0, broken.output);
       assert.equal((await sh('iptables -S')).trim(), '-P INPUT DROP\n-P FORWARD DROP\n-P OUTPUT DROP');
       await sh(`cp /root/ip4save ${save} && systemctl reload iptables`);
       assert.match(await sh('iptables -S INPUT'), /--dport 22 -j ACCEPT/);

@@ -168,7 +168,6 @@ export function qemuArgs(opts: VmOptions, accel: Accel, varsFile?: string): stri
 
 let kvmProbe: Promise<boolean> | undefined;
 
-
 /**
  * Whether KVM really runs a guest of this machine here. /dev/kvm being openable is not enough: nested or
  * partial KVM can create a VM and then abort while setting up the vCPU, so we start one, paused,
