@@ -200,6 +200,10 @@ describe('photon image', () => {
     await assert.rejects(loadKickstart(file), (e: PhotonError) => e.file === file && /frobnicate/.test(e.message));
     await writeFile(file, kickstart('photon-bad', 'bootmode: efi\n').replace('size: 2048', 'size: 16'));
     await assert.rejects(loadKickstart(file), (e: PhotonError) => /partition|disk/.test(e.message));
+    await writeFile(file, kickstart('photon-bad', 'arch: aarch64\n'));
+    const arm = await loadKickstart(file);
+    await assert.rejects(buildImage(arm, { format: 'ova', output: join(dir, 'photon-bad.ova'), repos: [], tdnf: '/nonexistent' }),
+      (e: PhotonError) => e.file === file && /arch: aarch64: an OVA describes an x86_64/.test(e.message));
     assert.deepEqual((await readdir(dir)).filter((f) => f.startsWith('photon-bad') || f.startsWith('.photon-image-')), []);
   });
 });

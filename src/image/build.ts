@@ -48,6 +48,11 @@ async function duBytes(dir: string): Promise<number> {
 }
 
 export async function buildImage(ks: Kickstart, options: ImageBuildOptions): Promise<ImageBuildResult> {
+  // The OVF descriptor describes a vSphere VM on x86 hardware (its controllers, osType and
+  // firmware keys); an arm64 disk inside it would be an appliance no host can start.
+  if (options.format === 'ova' && ks.arch !== 'x86_64') {
+    throw new PhotonError('E_KICKSTART', `arch: ${ks.arch}: an OVA describes an x86_64 vSphere VM; build ${ks.arch} images as raw, qcow2, ami, gce or azure`, { file: ks.file });
+  }
   const log = options.log ?? (() => {});
   const output = resolve(options.output);
   await mkdir(dirname(output), { recursive: true });
