@@ -24,21 +24,29 @@ const CARET = 94;
  * Compares two version (or release) strings as rpm does: alternating numeric and alphabetic
  * segments, numeric beats alpha, leading zeros ignored, `~` sorts before anything (even the end
  * of the string) and `^` sorts after the end of the string but before any further segment.
+ * The strings are compared as the UTF-8 bytes rpm sees (see vercmpBytes).
  */
 export function rpmvercmp(a: string, b: string): -1 | 0 | 1 {
   if (a === b) return 0;
-  const la = a.length;
-  const lb = b.length;
-  let i = 0;
-  let j = 0;
-  // Character codes past the end read as 0, standing in for C's NUL terminator.
-  const at = (s: string, k: number, len: number): number => (k < len ? s.charCodeAt(k) : 0);
+  if (scratch.length < 3 * (a.length + b.length)) scratch = new Uint8Array(6 * (a.length + b.length));
+  const la = utf8.encodeInto(a, scratch).written;
+  const lb = la + utf8.encodeInto(b, scratch.subarray(la)).written;
+  return vercmpBytes(scratch, 0, la, la, lb);
+}
+const utf8 = new TextEncoder();
+let scratch = new Uint8Array(256);
 
+/**
+ * rpmvercmp of bytes [i, la) and [j, lb) of `b` (the solver compares strings in its arena in
+ * place). Bytes past a string's end read as 0, standing in for C's NUL terminator; a byte of a
+ * multi-byte UTF-8 sequence is neither digit, letter, '~' nor '^', so it separates segments.
+ */
+export function vercmpBytes(b: Uint8Array, i: number, la: number, j: number, lb: number): -1 | 0 | 1 {
   while (i < la || j < lb) {
-    let ca = at(a, i, la);
-    while (i < la && !isDigit(ca) && !isAlpha(ca) && ca !== TILDE && ca !== CARET) ca = at(a, ++i, la);
-    let cb = at(b, j, lb);
-    while (j < lb && !isDigit(cb) && !isAlpha(cb) && cb !== TILDE && cb !== CARET) cb = at(b, ++j, lb);
+    let ca = i < la ? b[i]! : 0;
+    while (i < la && !isDigit(ca) && !isAlpha(ca) && ca !== TILDE && ca !== CARET) ca = ++i < la ? b[i]! : 0;
+    let cb = j < lb ? b[j]! : 0;
+    while (j < lb && !isDigit(cb) && !isAlpha(cb) && cb !== TILDE && cb !== CARET) cb = ++j < lb ? b[j]! : 0;
 
     if (ca === TILDE || cb === TILDE) {
       if (ca !== TILDE) return 1;
@@ -62,11 +70,11 @@ export function rpmvercmp(a: string, b: string): -1 | 0 | 1 {
     let ej = j;
     const isnum = isDigit(ca);
     if (isnum) {
-      while (ei < la && isDigit(a.charCodeAt(ei))) ei++;
-      while (ej < lb && isDigit(b.charCodeAt(ej))) ej++;
+      while (ei < la && isDigit(b[ei]!)) ei++;
+      while (ej < lb && isDigit(b[ej]!)) ej++;
     } else {
-      while (ei < la && isAlpha(a.charCodeAt(ei))) ei++;
-      while (ej < lb && isAlpha(b.charCodeAt(ej))) ej++;
+      while (ei < la && isAlpha(b[ei]!)) ei++;
+      while (ej < lb && isAlpha(b[ej]!)) ej++;
     }
     // A segment of the other kind (alpha vs numeric) is empty here: numeric is newer.
     if (ej === j) return isnum ? 1 : -1;
@@ -74,16 +82,16 @@ export function rpmvercmp(a: string, b: string): -1 | 0 | 1 {
     let si = i;
     let sj = j;
     if (isnum) {
-      while (si < ei && a.charCodeAt(si) === 48) si++;
-      while (sj < ej && b.charCodeAt(sj) === 48) sj++;
+      while (si < ei && b[si] === 48) si++;
+      while (sj < ej && b[sj] === 48) sj++;
       const d = ei - si - (ej - sj);
       if (d > 0) return 1;
       if (d < 0) return -1;
     }
-    // Segments hold only ASCII letters or digits, so UTF-16 order equals strcmp's byte order.
-    const sa = a.slice(si, ei);
-    const sb = b.slice(sj, ej);
-    if (sa !== sb) return sa < sb ? -1 : 1;
+    // strcmp of the two segments (a proper prefix sorts first).
+    for (; si < ei && sj < ej; si++, sj++) if (b[si] !== b[sj]) return b[si]! < b[sj]! ? -1 : 1;
+    if (si < ei) return 1;
+    if (sj < ej) return -1;
     i = ei;
     j = ej;
   }

@@ -9,79 +9,17 @@
  * may be reallocated when strings are added, but offsets stay valid, so `bytes` is re-read per
  * comparison.
  *
- * The algorithms are those of src/rpm/version.ts (rpmvercmp, parseEvr, comparePackageEvr) and
- * src/rpm/deps.ts (evrRangesOverlap), on bytes instead of UTF-16 code units. They agree: every
- * byte ≥ 0x80 of a UTF-8 sequence is, like the code unit it encodes, neither digit, letter, '~'
- * nor '^', so it is skipped as a separator either way, and segments are ASCII. One difference:
- * an epoch is compared as a number (exact up to 2^53, 16 digits), where rpmvercmp compares digit
- * strings of any length.
+ * Versions and releases are compared by src/rpm/version.ts's vercmpBytes, which rpmvercmp also
+ * runs on; the EVR splitting and range overlap are those of parseEvr, comparePackageEvr and
+ * src/rpm/deps.ts's evrRangesOverlap, on offsets instead of strings. One difference: an epoch is
+ * compared as a number (exact up to 2^53, 16 digits), where rpmvercmp compares digit strings of
+ * any length.
  */
 import type { StringPool } from '../repo/pool.ts';
 import { RPMSENSE } from '../rpm/deps.ts';
+import { vercmpBytes } from '../rpm/version.ts';
 
-const TILDE = 126;
-const CARET = 94;
 const isDigit = (c: number): boolean => c >= 48 && c <= 57;
-const isAlpha = (c: number): boolean => (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
-
-/** rpmvercmp of bytes [i, la) and [j, lb) of `b`. */
-export function vercmpBytes(b: Uint8Array, i: number, la: number, j: number, lb: number): number {
-  while (i < la || j < lb) {
-    let ca = i < la ? b[i]! : 0;
-    while (i < la && !isDigit(ca) && !isAlpha(ca) && ca !== TILDE && ca !== CARET) ca = ++i < la ? b[i]! : 0;
-    let cb = j < lb ? b[j]! : 0;
-    while (j < lb && !isDigit(cb) && !isAlpha(cb) && cb !== TILDE && cb !== CARET) cb = ++j < lb ? b[j]! : 0;
-
-    if (ca === TILDE || cb === TILDE) {
-      if (ca !== TILDE) return 1;
-      if (cb !== TILDE) return -1;
-      i++;
-      j++;
-      continue;
-    }
-    if (ca === CARET || cb === CARET) {
-      if (i >= la) return -1;
-      if (j >= lb) return 1;
-      if (ca !== CARET) return 1;
-      if (cb !== CARET) return -1;
-      i++;
-      j++;
-      continue;
-    }
-    if (!(i < la && j < lb)) break;
-
-    let ei = i;
-    let ej = j;
-    const isnum = isDigit(ca);
-    if (isnum) {
-      while (ei < la && isDigit(b[ei]!)) ei++;
-      while (ej < lb && isDigit(b[ej]!)) ej++;
-    } else {
-      while (ei < la && isAlpha(b[ei]!)) ei++;
-      while (ej < lb && isAlpha(b[ej]!)) ej++;
-    }
-    // A segment of the other kind (alpha vs numeric) is empty here: numeric is newer.
-    if (ej === j) return isnum ? 1 : -1;
-
-    let si = i;
-    let sj = j;
-    if (isnum) {
-      while (si < ei && b[si] === 48) si++;
-      while (sj < ej && b[sj] === 48) sj++;
-      const d = ei - si - (ej - sj);
-      if (d > 0) return 1;
-      if (d < 0) return -1;
-    }
-    // strcmp of the two segments (a proper prefix sorts first).
-    for (; si < ei && sj < ej; si++, sj++) if (b[si] !== b[sj]) return b[si]! < b[sj]! ? -1 : 1;
-    if (si < ei) return 1;
-    if (sj < ej) return -1;
-    i = ei;
-    j = ej;
-  }
-  if (i >= la && j >= lb) return 0;
-  return i >= la ? -1 : 1;
-}
 
 const EPOCH = 0, VS = 1, VE = 2, RS = 3, RE = 4, STRIDE = 5;
 
