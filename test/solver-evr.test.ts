@@ -8,17 +8,8 @@ import { StringPool } from '../src/repo/pool.ts';
 import { RPMSENSE, evrRangesOverlap } from '../src/rpm/deps.ts';
 import { comparePackageEvr, parseEvr, rpmvercmp, vercmpBytes } from '../src/rpm/version.ts';
 import { EvrTable } from '../src/solver/evr.ts';
+import { prng } from './kit/random.ts';
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 const PIECES = ['0', '1', '2', '9', '10', '01', '007', 'a', 'b', 'rc', 'Z', '.', '_', '+', '~', '^', '~~', 'é', '', '1.0', 'git'];
 function part(r: () => number): string {
   let s = '';
@@ -32,7 +23,7 @@ function evr(r: () => number): string {
 }
 
 test('vercmpBytes on the string arena agrees with rpmvercmp on the strings', () => {
-  const r = rng(7);
+  const r = prng(7);
   const strings = new StringPool();
   const enc = new TextEncoder();
   for (let k = 0; k < 20000; k++) {
@@ -47,7 +38,7 @@ test('vercmpBytes on the string arena agrees with rpmvercmp on the strings', () 
 });
 
 test('EvrTable: package order and range overlap agree with the string versions', () => {
-  const r = rng(11);
+  const r = prng(11);
   const strings = new StringPool();
   const t = new EvrTable(strings);
   const senses = [RPMSENSE.LESS, RPMSENSE.GREATER, RPMSENSE.EQUAL, RPMSENSE.LESS | RPMSENSE.EQUAL, RPMSENSE.GREATER | RPMSENSE.EQUAL];

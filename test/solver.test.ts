@@ -10,6 +10,7 @@ import { loadPrimaryPool, StringPool } from '../src/repo/pool.ts';
 import { solve } from '../src/solver/solver.ts';
 import type { Job, SolveOptions, SolveResult } from '../src/solver/types.ts';
 import { Universe } from '../src/solver/universe.ts';
+import { prng } from './kit/random.ts';
 
 /** `name-ver-rel.arch` plus dependency lists written `name [op evr]`. */
 interface P {
@@ -186,19 +187,9 @@ test('recommends are installed when they can be', async () => {
 
 // --- differential against libsolv's testsolv --------------------------------------------------
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (s >>> 0) / 4294967296;
-  };
-}
-
 /** A random repository of `n` names × 1–3 versions with requires, alternatives and conflicts. */
 function randomRepo(seed: number): P[] {
-  const r = rng(seed);
+  const r = prng(seed);
   const nNames = 6 + Math.floor(r() * 10);
   const ps: P[] = [];
   const nm = (k: number): string => `p${k}`;
@@ -244,7 +235,7 @@ test('differential: agrees with libsolv testsolv on 300 random universes', { ski
   const disagreements: string[] = [];
   for (let seed = 1; seed <= N; seed++) {
     const repo = randomRepo(seed);
-    const r = rng(seed * 7919);
+    const r = prng(seed * 7919);
     const jobs = [`p${Math.floor(r() * 5)}`, ...(r() < 0.4 ? [`p${5 + Math.floor(r() * 3)}`] : [])];
     const file = join(dir, `t${seed}.t`);
     writeFileSync(file, testcase(repo, jobs));

@@ -17,6 +17,7 @@ import { PhotonError } from '../util/errors.ts';
 import { run } from '../util/run.ts';
 import { decompressXz } from './xz.ts';
 import { decompressLzmaAlone } from './lzma.ts';
+import { prng } from '../../test/kit/random.ts';
 
 type Format = 'xz' | 'lzma';
 
@@ -29,20 +30,10 @@ async function collect(it: AsyncIterable<Uint8Array>): Promise<Buffer> {
 const decode = (format: Format, chunks: Iterable<Uint8Array> | AsyncIterable<Uint8Array>): Promise<Buffer> =>
   collect(format === 'xz' ? decompressXz(chunks) : decompressLzmaAlone(chunks));
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (s >>> 0) / 0x100000000;
-  };
-}
-
 /** Text-like data with repeats at many distances. */
 function sample(size: number, seed = 7): Buffer {
   const words = ['<package>', 'name', 'x86_64', 'glibc', 'évolution', '\0', 'libfoo.so.1()(64bit)', '\n', '</rpm:entry>'];
-  const r = rng(seed);
+  const r = prng(seed);
   const parts: string[] = [];
   let n = 0;
   while (n < size) {
@@ -54,7 +45,7 @@ function sample(size: number, seed = 7): Buffer {
 }
 
 function chunked(bytes: Uint8Array, seed: number): Uint8Array[] {
-  const r = rng(seed);
+  const r = prng(seed);
   const out: Uint8Array[] = [];
   for (let i = 0; i < bytes.length; ) {
     const n = 1 + Math.floor(r() * (r() < 0.3 ? 16 : 40000));
@@ -88,7 +79,7 @@ interface FuzzResult {
 }
 
 async function fuzz(job: FuzzJob): Promise<FuzzResult> {
-  const r = rng(job.seed);
+  const r = prng(job.seed);
   const res: FuzzResult = { unexpected: [], rejected: 0, decoded: 0 };
   const packed = job.packed;
   for (let k = 0; k < job.truncations; k++) {
@@ -195,7 +186,7 @@ if (isMainThread) {
     assert.equal((await decode('xz', [await xz([], new Uint8Array(0))])).length, 0);
     assert.deepEqual([...(await decode('xz', [await xz([], Uint8Array.of(42))]))], [42]);
     const random = Buffer.alloc(300_000);
-    const r = rng(5);
+    const r = prng(5);
     for (let i = 0; i < random.length; i++) random[i] = Math.floor(r() * 256);
     const mixed = Buffer.concat([random, data.subarray(0, 100_000), random.subarray(0, 70_000)]);
     for (const args of [[], ['-0'], ['--block-size=65536']]) {

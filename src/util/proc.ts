@@ -3,7 +3,7 @@
  * nor fcntl locks, so we use O_EXCL pid files and look at /proc/locks for the real tools' locks.
  */
 import { readFileSync } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
+import { open, readFile, stat, unlink } from 'node:fs/promises';
 
 /** Field 22 of /proc/PID/stat (start time in clock ticks): with the pid, it names a process uniquely. */
 export function processStartTime(pid: number): string {
@@ -45,4 +45,73 @@ export async function lockHeldByOther(file: string, kinds: readonly ProcLockKind
     // "1: POSIX  ADVISORY  WRITE 1234 08:01:5678 0 EOF"; "->" marks waiters, not holders.
     return f[1] !== '->' && kinds.includes(f[1] as ProcLockKind) && f[5] === want && f[4] !== me;
   });
+}
+
+export interface PidLockOptions {
+  /** Our lock file: created O_EXCL, holding "pid starttime", removed on release. */
+  ours: string;
+  /** The real tool's lock file (created when missing, so that it and we agree on one inode). */
+  foreign: string;
+  /** The /proc/locks kinds by which the real tool holds `foreign`. */
+  foreignKinds: readonly ProcLockKind[];
+  /** When to give up (Date.now() milliseconds; Infinity: never). */
+  deadline: number;
+  /** Polling: the first wait, doubled up to maxDelayMs. */
+  firstDelayMs: number;
+  maxDelayMs: number;
+  /** Called at each busy round with who holds the lock. */
+  onBusy?: (why: string) => void;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Takes a pid-file lock that also waits for a real tool's flock/fcntl lock on `foreign`. A lock
+ * file whose process is gone (a killed writer), or that stayed empty for seconds (its writer
+ * died between creating and filling it), is taken over. Resolves to the release function, or
+ * to who still held the lock at the deadline. Errors other than the lock being taken are thrown.
+ */
+export async function takePidLock(o: PidLockOptions): Promise<{ release: () => Promise<void> } | { busy: string }> {
+  await (await open(o.foreign, 'a', 0o644)).close();
+  const me = `${process.pid} ${processStartTime(process.pid)}\n`;
+  let delay = o.firstDelayMs;
+  for (;;) {
+    let why: string;
+    try {
+      const fh = await open(o.ours, 'wx', 0o644);
+      try {
+        await fh.writeFile(me);
+      } finally {
+        await fh.close();
+      }
+      if (!(await lockHeldByOther(o.foreign, o.foreignKinds))) {
+        let released = false;
+        return {
+          release: async () => {
+            if (released) return;
+            released = true;
+            await unlink(o.ours).catch(() => undefined);
+          },
+        };
+      }
+      await unlink(o.ours);
+      why = `another process holds ${o.foreign}`;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      const st = await stat(o.ours).catch(() => undefined);
+      const [pid, start] = (await readFile(o.ours, 'utf8').catch(() => '')).trim().split(' ');
+      const n = Number(pid);
+      if (st && ((Number.isInteger(n) && n > 0 && !processAlive(n, start ?? '')) || (!pid && Date.now() - st.mtimeMs > 5000))) {
+        // Remove only the stale file we looked at, not one a faster waiter just made.
+        const again = await stat(o.ours).catch(() => undefined);
+        if (again && again.ino === st.ino) await unlink(o.ours).catch(() => undefined);
+        continue;
+      }
+      why = `process ${pid || '?'} holds ${o.ours}`;
+    }
+    o.onBusy?.(why);
+    if (Date.now() >= o.deadline) return { busy: why };
+    await sleep(delay);
+    delay = Math.min(delay * 2, o.maxDelayMs);
+  }
 }
