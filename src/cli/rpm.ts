@@ -10,7 +10,7 @@ const VERBS: Record<string, () => Promise<{ main(argv: string[]): Promise<number
   sign: () => import('./rpm-sign.ts'),
   checksig: () => import('./rpm-checksig.ts'),
   install: () => import('./rpm-install.ts'),
-  erase: () => import('./rpm-erase.ts'),
+  erase: async () => ({ main: (await import('./rpm-install.ts')).erase }),
 };
 
 export async function main(argv: string[]): Promise<number> {
