@@ -43,13 +43,15 @@ test('arguments: q35, restricted user network only, snapshot by default, OVMF as
   assert.throws(() => qemuArgs({ firmware: 'bios' }, 'tcg'), /image or a kernel/);
 });
 
-test('arguments for an arm64 guest: the virt board, AAVMF, cheap pointer authentication under TCG, UEFI only', () => {
+test('arguments for an arm64 guest: the virt board, AAVMF, cheap pointer authentication under TCG, UEFI only; the TCG CPU models', () => {
   const a = qemuArgs({ arch: 'aarch64', image: '/i/a.raw', firmware: 'efi' }, 'tcg', '/t/vars.fd');
   const at = (flag: string) => a.flatMap((x, i) => (x === flag ? [a[i + 1]!] : []));
   assert.deepEqual(at('-machine'), ['virt']);
   assert.deepEqual(at('-cpu'), ['max,pauth-impdef=on']);
   assert.ok(at('-drive').includes('if=pflash,format=raw,unit=0,readonly=on,file=/usr/share/AAVMF/AAVMF_CODE.fd'));
-  assert.deepEqual(qemuArgs({ image: '/i/a.raw', firmware: 'efi' }, 'tcg', '/t/v.fd').filter((x) => x.startsWith('max')), ['max']);
+  const cpuOf = (x: string[]) => x[x.indexOf('-cpu') + 1];
+  assert.equal(cpuOf(qemuArgs({ image: '/i/a.raw', firmware: 'efi' }, 'tcg', '/t/v.fd')), 'qemu64,+cx16,+ssse3,+sse4.1,+sse4.2,+popcnt,+aes,+pclmulqdq');
+  assert.equal(cpuOf(qemuArgs({ image: '/i/a.raw', firmware: 'efi' }, 'kvm', '/t/v.fd')), 'max');
   assert.throws(() => qemuArgs({ arch: 'aarch64', image: '/i/a.raw', firmware: 'bios' }, 'tcg'), /UEFI only/);
 });
 
