@@ -101,9 +101,9 @@ const MACHINES: Record<Arch, { qemu: string; machine: string; code: string; vars
  * - x86_64: x86-64-v2 with AES-NI and PCLMULQDQ on QEMU's AMD-branded qemu64. TCG's `max` also
  *   offers AVX2, XSAVE and 5-level paging, which the guest then uses and TCG emulates slowly:
  *   with it, QEMU start to login prompt took 3–4 s longer (21–24 s against 18–19 s, 5 boots each).
- *   An Intel-branded model costs as much again: the kernel turns on page-table isolation for an
- *   Intel CPU that does not say it is immune to Meltdown, and TCG flushes its TLB on every
- *   switch. An emulated CPU does not speculate, so none of that protects anything here.
+ *   Intel-branded models (kvm64, Nehalem) were as slow: the kernel turns on page-table isolation
+ *   for an Intel CPU that does not say it is immune to Meltdown, and TCG flushes its TLB at every
+ *   switch of page tables, where an emulated CPU, which does not speculate, needs no isolation.
  */
 const TCG_CPU: Record<Arch, string> = {
   x86_64: 'qemu64,+cx16,+ssse3,+sse4.1,+sse4.2,+popcnt,+aes,+pclmulqdq',
