@@ -83,19 +83,10 @@ export const QEMU = 'qemu-system-x86_64';
 export const OVMF_CODE = '/usr/share/OVMF/OVMF_CODE_4M.fd';
 export const OVMF_VARS = '/usr/share/OVMF/OVMF_VARS_4M.fd';
 
-/** Per guest architecture: the emulator, its board and its UEFI firmware (Debian's packages). */
-const MACHINES: Record<Arch, { qemu: string; machine: string; code: string; vars: string; packages: string }> = {
-  x86_64: { qemu: QEMU, machine: 'q35', code: OVMF_CODE, vars: OVMF_VARS, packages: 'qemu-system-x86 ovmf' },
-  aarch64: {
-    qemu: 'qemu-system-aarch64',
-    machine: 'virt',
-    code: '/usr/share/AAVMF/AAVMF_CODE.fd',
-    vars: '/usr/share/AAVMF/AAVMF_VARS.fd',
-    packages: 'qemu-system-arm qemu-efi-aarch64',
-  },
-};
 /**
- * The CPU QEMU emulates under TCG, chosen for how fast TCG runs it (KVM guests get `max`, the host's).
+ * Per guest architecture: the emulator, its board, its UEFI firmware (Debian's packages) and
+ * tcgCpu, the CPU QEMU emulates under TCG, chosen for how fast TCG runs it (KVM guests get
+ * `max`, the host's).
  * - arm64: `max` with QEMU's own pointer-authentication algorithm; the architected one (QARMA)
  *   costs more than everything else the CPU does.
  * - x86_64: x86-64-v2 with AES-NI and PCLMULQDQ on QEMU's AMD-branded qemu64. TCG's `max` also
@@ -105,9 +96,23 @@ const MACHINES: Record<Arch, { qemu: string; machine: string; code: string; vars
  *   for an Intel CPU that does not say it is immune to Meltdown, and TCG flushes its TLB at every
  *   switch of page tables, where an emulated CPU, which does not speculate, needs no isolation.
  */
-const TCG_CPU: Record<Arch, string> = {
-  x86_64: 'qemu64,+cx16,+ssse3,+sse4.1,+sse4.2,+popcnt,+aes,+pclmulqdq',
-  aarch64: 'max,pauth-impdef=on',
+const MACHINES: Record<Arch, { qemu: string; machine: string; tcgCpu: string; code: string; vars: string; packages: string }> = {
+  x86_64: {
+    qemu: QEMU,
+    machine: 'q35',
+    tcgCpu: 'qemu64,+cx16,+ssse3,+sse4.1,+sse4.2,+popcnt,+aes,+pclmulqdq',
+    code: OVMF_CODE,
+    vars: OVMF_VARS,
+    packages: 'qemu-system-x86 ovmf',
+  },
+  aarch64: {
+    qemu: 'qemu-system-aarch64',
+    machine: 'virt',
+    tcgCpu: 'max,pauth-impdef=on',
+    code: '/usr/share/AAVMF/AAVMF_CODE.fd',
+    vars: '/usr/share/AAVMF/AAVMF_VARS.fd',
+    packages: 'qemu-system-arm qemu-efi-aarch64',
+  },
 };
 const TAIL = 2048;
 
@@ -135,7 +140,7 @@ export function qemuArgs(opts: VmOptions, accel: Accel, varsFile?: string): stri
   if (!opts.image && !opts.kernel) throw new PhotonError('E_USAGE', 'a VM needs an image or a kernel');
   const m = MACHINES[opts.arch ?? 'x86_64'];
   if (opts.arch === 'aarch64' && opts.firmware === 'bios') throw new PhotonError('E_USAGE', 'aarch64 guests boot with UEFI only (firmware efi)');
-  const cpu = accel === 'kvm' ? 'max' : TCG_CPU[opts.arch ?? 'x86_64'];
+  const cpu = accel === 'kvm' ? 'max' : m.tcgCpu;
   const a = ['-machine', m.machine, '-accel', accel === 'kvm' ? 'kvm' : 'tcg,thread=multi', '-cpu', cpu];
   a.push('-smp', String(opts.cpus ?? 2), '-m', String(opts.memoryMiB ?? 1024));
   // No default VGA, NIC, CD-ROM or monitor: the serial console is the only way in or out.
