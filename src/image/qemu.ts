@@ -89,18 +89,22 @@ export const OVMF_VARS = '/usr/share/OVMF/OVMF_VARS_4M.fd';
  * `max`, the host's).
  * - arm64: `max` with QEMU's own pointer-authentication algorithm; the architected one (QARMA)
  *   costs more than everything else the CPU does.
- * - x86_64: x86-64-v2 with AES-NI and PCLMULQDQ on QEMU's AMD-branded qemu64. TCG's `max` also
- *   offers AVX2, XSAVE and 5-level paging, which the guest then uses and TCG emulates slowly:
- *   with it, QEMU start to login prompt took 3–4 s longer (21–24 s against 18–19 s, 5 boots each).
- *   Intel-branded models (kvm64, Nehalem) were as slow: the kernel turns on page-table isolation
- *   for an Intel CPU that does not say it is immune to Meltdown, and TCG flushes its TLB at every
- *   switch of page tables, where an emulated CPU, which does not speculate, needs no isolation.
+ * - x86_64: x86-64-v2 on QEMU's AMD-branded qemu64. TCG's `max` also offers AVX2, XSAVE and
+ *   5-level paging, which the guest then uses and TCG emulates slowly: with it, QEMU start to
+ *   login prompt took 3–4 s longer (21–24 s against 18–19 s, 5 boots each). Intel-branded models
+ *   (kvm64, Nehalem) were as slow: the kernel turns on page-table isolation for an Intel CPU that
+ *   does not say it is immune to Meltdown, and TCG flushes its TLB at every switch of page tables,
+ *   where an emulated CPU, which does not speculate, needs no isolation.
+ *   No AES-NI or PCLMULQDQ, and qemu64's SVM turned off: for those three udev loads
+ *   aesni_intel, ghash_clmulni_intel and kvm_amd in the boot's busiest second, and the crypto
+ *   self-tests of the first two spawn 20 modprobe helpers (`crypto-cryptd(__ecb-aes-aesni)`, …),
+ *   1.8 s of CPU of a 2-vCPU boot (login 0.6 s sooner on average over 16 boots each).
  */
 const MACHINES: Record<Arch, { qemu: string; machine: string; tcgCpu: string; code: string; vars: string; packages: string }> = {
   x86_64: {
     qemu: QEMU,
     machine: 'q35',
-    tcgCpu: 'qemu64,+cx16,+ssse3,+sse4.1,+sse4.2,+popcnt,+aes,+pclmulqdq',
+    tcgCpu: 'qemu64,+cx16,+ssse3,+sse4.1,+sse4.2,+popcnt,-svm',
     code: OVMF_CODE,
     vars: OVMF_VARS,
     packages: 'qemu-system-x86 ovmf',
