@@ -98,7 +98,7 @@ export const OVMF_VARS = '/usr/share/OVMF/OVMF_VARS_4M.fd';
  *   No AES-NI or PCLMULQDQ, and qemu64's SVM turned off: for those three udev loads
  *   aesni_intel, ghash_clmulni_intel and kvm_amd in the boot's busiest second, and the crypto
  *   self-tests of the first two spawn 20 modprobe helpers (`crypto-cryptd(__ecb-aes-aesni)`, …),
- *   1.8 s of CPU of a 2-vCPU boot (login 0.6 s sooner on average over 16 boots each).
+ *   1.8 s of CPU of a 2-vCPU boot (login 0.5 s sooner on average over 20 boots each).
  */
 const MACHINES: Record<Arch, { qemu: string; machine: string; tcgCpu: string; code: string; vars: string; packages: string }> = {
   x86_64: {
