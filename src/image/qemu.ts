@@ -95,10 +95,10 @@ export const OVMF_VARS = '/usr/share/OVMF/OVMF_VARS_4M.fd';
  *   (kvm64, Nehalem) were as slow: the kernel turns on page-table isolation for an Intel CPU that
  *   does not say it is immune to Meltdown, and TCG flushes its TLB at every switch of page tables,
  *   where an emulated CPU, which does not speculate, needs no isolation.
- *   No AES-NI or PCLMULQDQ, and qemu64's SVM turned off: for those three udev loads
- *   aesni_intel, ghash_clmulni_intel and kvm_amd in the boot's busiest second, and the crypto
- *   self-tests of the first two spawn 20 modprobe helpers (`crypto-cryptd(__ecb-aes-aesni)`, …),
- *   1.8 s of CPU of a 2-vCPU boot (login 0.5 s sooner on average over 20 boots each).
+ *   No AES-NI or PCLMULQDQ, and qemu64's SVM turned off: with them, udev loads aesni_intel,
+ *   ghash_clmulni_intel and kvm_amd in the boot's busiest seconds, and the crypto self-tests of
+ *   the first two spawn 20 modprobe helpers (`crypto-cryptd(__ecb-aes-aesni)`, …): 1.8 s of CPU
+ *   of a 2-vCPU boot (login 0.5 s sooner on average over 20 boots each).
  */
 const MACHINES: Record<Arch, { qemu: string; machine: string; tcgCpu: string; code: string; vars: string; packages: string }> = {
   x86_64: {
