@@ -21,11 +21,15 @@ const noGuest = !haveQemu ? `${QEMU} not installed (apt-get install qemu-system-
 // Boots of the small guest are timed against these (TCG on 2 shared cores is the slow case).
 const BOOT_MS = 60_000;
 
-test('arguments: q35, restricted user network only, snapshot by default, OVMF as pflash', () => {
+/** The values given to `flag` in a QEMU argument vector, in order. */
+const valuesOf = (args: string[], flag: string) => args.flatMap((x, i) => (x === flag ? [args[i + 1]!] : []));
+
+test('arguments: q35, restricted user network only, snapshot by default, OVMF as pflash, the TCG CPU model', () => {
   const a = qemuArgs({ image: '/i/a,b.qcow2', firmware: 'efi', forwardSsh: 2222 }, 'tcg', '/t/vars.fd');
-  const at = (flag: string) => a.flatMap((x, i) => (x === flag ? [a[i + 1]!] : []));
+  const at = (flag: string) => valuesOf(a, flag);
   assert.deepEqual(at('-machine'), ['q35']);
   assert.deepEqual(at('-accel'), ['tcg,thread=multi']);
+  assert.deepEqual(at('-cpu'), ['qemu64,+cx16,+ssse3,+sse4.1,+sse4.2,+popcnt,-svm']);
   assert.deepEqual(at('-netdev'), ['user,id=net0,restrict=on,hostfwd=tcp:127.0.0.1:2222-:22']);
   assert.ok(!a.includes('-nic') && !a.includes('-net'), 'no other way to add a NIC');
   assert.ok(at('-drive').includes('id=disk0,if=none,format=qcow2,file=/i/a,,b.qcow2,snapshot=on'), 'comma doubled, snapshot on');
@@ -38,20 +42,18 @@ test('arguments: q35, restricted user network only, snapshot by default, OVMF as
   assert.ok(!b.includes('-netdev') && !b.some((x) => x.includes('pflash')));
   assert.ok(b.includes('id=disk0,if=none,format=raw,file=/i/d.raw'));
   assert.deepEqual([b[b.indexOf('-smp') + 1], b[b.indexOf('-m') + 1], b[b.indexOf('-accel') + 1]], ['1', '300', 'kvm']);
+  assert.deepEqual(valuesOf(b, '-cpu'), ['max']);
   assert.equal(qemuArgs({ image: 'x.vhd', firmware: 'bios' }, 'tcg').find((x) => x.startsWith('id=disk0')), 'id=disk0,if=none,format=vpc,file=x.vhd,snapshot=on');
   assert.throws(() => qemuArgs({ image: 'x', firmware: 'bios', forwardSsh: 70000 }, 'tcg'), /port/);
   assert.throws(() => qemuArgs({ firmware: 'bios' }, 'tcg'), /image or a kernel/);
 });
 
-test('arguments for an arm64 guest: the virt board, AAVMF, cheap pointer authentication under TCG, UEFI only; the TCG CPU models', () => {
+test('arguments for an arm64 guest: the virt board, AAVMF, cheap pointer authentication under TCG, UEFI only', () => {
   const a = qemuArgs({ arch: 'aarch64', image: '/i/a.raw', firmware: 'efi' }, 'tcg', '/t/vars.fd');
-  const at = (flag: string) => a.flatMap((x, i) => (x === flag ? [a[i + 1]!] : []));
+  const at = (flag: string) => valuesOf(a, flag);
   assert.deepEqual(at('-machine'), ['virt']);
   assert.deepEqual(at('-cpu'), ['max,pauth-impdef=on']);
   assert.ok(at('-drive').includes('if=pflash,format=raw,unit=0,readonly=on,file=/usr/share/AAVMF/AAVMF_CODE.fd'));
-  const cpuOf = (x: string[]) => x[x.indexOf('-cpu') + 1];
-  assert.equal(cpuOf(qemuArgs({ image: '/i/a.raw', firmware: 'efi' }, 'tcg', '/t/v.fd')), 'qemu64,+cx16,+ssse3,+sse4.1,+sse4.2,+popcnt,-svm');
-  assert.equal(cpuOf(qemuArgs({ image: '/i/a.raw', firmware: 'efi' }, 'kvm', '/t/v.fd')), 'max');
   assert.throws(() => qemuArgs({ arch: 'aarch64', image: '/i/a.raw', firmware: 'bios' }, 'tcg'), /UEFI only/);
 });
 
