@@ -100,6 +100,9 @@ describe('photon image', () => {
       assert.equal((await sh('systemctl start docker && systemctl is-active docker containerd', 240_000)).trim(), 'active\nactive');
       assert.match(await sh("docker info --format '{{.Driver}} {{.CgroupVersion}}'"), /^overlay2 2$/m);
       assert.equal((await sh('uname -n')).trim(), 'photon-efi');
+      // The boot entry carries linux-esx's photon_cmdline (its /boot/photon.cfg), as Photon's grub.cfg does.
+      assert.match(await sh('cat /proc/cmdline'), / root=PARTUUID=\S+ init=\/lib\/systemd\/systemd rcupdate\.rcu_expedited=1 rw systemd\.show_status=0 quiet noreplace-smp cpu_init_udelay=0 net\.ifnames=0 /);
+      assert.equal((await sh('findmnt -no OPTIONS / | cut -d, -f1')).trim(), 'rw');
       assert.match(await sh('chage -l root'), /Maximum number of days between password change\s*:\s*45/);
       assert.match(await sh('tdnf list installed'), /^minimal\.noarch\s+5\.0-1\.ph5\s+@System/m);
       assert.match(await sh('iptables -S INPUT'), /^-P INPUT DROP[\s\S]*--dport 22 -j ACCEPT/m);
@@ -137,6 +140,8 @@ describe('photon image', () => {
         await bootAndLogin(vm, { user: 'root', password: PASSWORD, timeoutMs: 300_000 });
         const uname = (await runOnConsole(vm, 'uname -r')).trim();
         assert.match(uname, flavor === 'linux-rt' ? /-rt-amd64$/ : /^6\.1\.0-\d+-amd64$/);
+        // Each flavor boots with its own photon_cmdline.
+        assert.match(await runOnConsole(vm, 'cat /proc/cmdline'), flavor === 'linux-rt' ? / loglevel=3 quiet nosoftlockup / : / ro loglevel=3 quiet net\.ifnames=0 /);
         await runOnConsole(vm, 'systemctl is-system-running --wait || true', 300_000);
         assert.equal((await runOnConsole(vm, 'systemctl is-active multi-user.target')).trim(), 'active');
       } finally {
@@ -171,7 +176,7 @@ describe('photon image', () => {
     const vm = await startVm({ image, firmware: 'bios', memoryMiB: 1536, cpus: 2 });
     try {
       await bootAndLogin(vm, { user: 'root', password: PASSWORD, timeoutMs: 300_000 });
-      assert.match(await runOnConsole(vm, 'cat /proc/cmdline'), /BOOT_IMAGE=\/boot\/vmlinuz-/);
+      assert.match(await runOnConsole(vm, 'cat /proc/cmdline'), /^BOOT_IMAGE=\/boot\/vmlinuz-\S+ root=PARTUUID=\S+ init=\/lib\/systemd\/systemd rcupdate\.rcu_expedited=1 rw /m);
     } finally {
       await vm.stop();
     }

@@ -17,7 +17,7 @@ import { makeInitramfs } from './initramfs.ts';
 import type { Kickstart } from './kickstart.ts';
 import { type OutputFormat, writeOutput } from './outputs.ts';
 import {
-  type RepoSource, type StageContext, biosGrub, cleanRoot, efiBootFiles, installPackages, installedKernel, kernelCmdline, makeFilesystem,
+  type RepoSource, type StageContext, biosGrub, bootEnvironment, cleanRoot, efiBootFiles, installPackages, installedKernel, kernelCmdline, makeFilesystem,
   partuuids, planDisk, splitMounts,
 } from './stages.ts';
 
@@ -87,7 +87,7 @@ export async function buildImage(ks: Kickstart, options: ImageBuildOptions): Pro
     // Filesystem UUIDs now: GRUB's core.img finds / by it.
     const fsUuids = ks.layout.partitions.map(() => randomUUID());
     const rootIndex = ks.layout.partitions.findIndex((p) => p.mountpoint === '/');
-    const cmdline = kernelCmdline(ks, rootUuid);
+    const cmdline = kernelCmdline(ks, rootUuid, await bootEnvironment(ctx.root));
     const { trees, bios } = await stage('bootloader', async () => {
       const bios = ks.bootmode === 'efi' ? undefined : await biosGrub(ctx, layout, fsUuids[rootIndex]!, kernel, cmdline);
       const t = await splitMounts(ctx, ks.layout);

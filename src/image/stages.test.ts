@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { cleanup, tempDir } from '../../test/kit/tmp.ts';
 import { loadConfig } from '../tdnf/config.ts';
 import type { Kickstart } from './kickstart.ts';
-import { buildTdnfConfig } from './stages.ts';
+import { bootEnvironment, buildTdnfConfig, kernelCmdline } from './stages.ts';
 
 const dirs: string[] = [];
 after(() => Promise.all(dirs.map(cleanup)));
@@ -61,4 +61,22 @@ test('insecure_repo (POI): sslverify=0 on every repo, over its own setting; sign
   assert.deepEqual(cfg.repos.map((r) => [r.id, r.sslverify, r.gpgcheck]), [['r', false, true]]);
   const plain = await asTdnfSees({ repos: {}, insecure_repo: true }, [{ baseurl: 'https://stage/', gpgkey: 'https://stage/key' }]);
   assert.deepEqual(plain.repos.map((r) => [r.sslverify, r.gpgcheck]), [[false, true]]);
+});
+
+test("the boot line is Photon's grub.cfg's: root, the flavor's photon_cmdline, systemd_cmdline, then rootwait and consoles", async () => {
+  const root = await tempDir('stages-boot');
+  dirs.push(root);
+  await mkdir(join(root, 'boot'));
+  const ks = { arch: 'x86_64', linux_flavor: 'linux-esx' } as const;
+  // No photon.cfg (another distribution's tree): ro quiet and Photon's default systemd_cmdline.
+  assert.deepEqual(await bootEnvironment(root), { photonCmdline: undefined, systemdCmdline: undefined });
+  assert.equal(kernelCmdline(ks, 'P'), 'root=PARTUUID=P ro quiet net.ifnames=0 rootwait console=tty0 console=ttyS0,115200n8');
+  // photon.cfg is the kernel package's link to its linux-<ver>.cfg; GRUB's env blocks may be #-padded.
+  await writeFile(join(root, 'boot', 'linux-6.1-esx.cfg'), `# GRUB Environment Block\nphoton_cmdline=init=/lib/systemd/systemd rw  quiet noreplace-smp\nphoton_linux=vmlinuz-6.1-esx\n${'#'.repeat(40)}`);
+  await symlink('linux-6.1-esx.cfg', join(root, 'boot', 'photon.cfg'));
+  await writeFile(join(root, 'boot', 'systemd.cfg'), 'systemd_cmdline=net.ifnames=0 systemd.unified_cgroup_hierarchy=yes\n');
+  const env = await bootEnvironment(root);
+  assert.deepEqual(env, { photonCmdline: 'init=/lib/systemd/systemd rw  quiet noreplace-smp', systemdCmdline: 'net.ifnames=0 systemd.unified_cgroup_hierarchy=yes' });
+  assert.equal(kernelCmdline(ks, 'P', env), 'root=PARTUUID=P init=/lib/systemd/systemd rw quiet noreplace-smp net.ifnames=0 systemd.unified_cgroup_hierarchy=yes rootwait console=tty0 console=ttyS0,115200n8');
+  assert.match(kernelCmdline({ arch: 'aarch64', linux_flavor: 'linux-esx' }, 'P', env), / rootwait console=ttyS0,115200n8 console=ttyAMA0,115200n8$/);
 });

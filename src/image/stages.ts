@@ -139,14 +139,43 @@ export function partuuids(ks: Kickstart, layout: Layout): Record<string, string>
   return out;
 }
 
-/** Kernel command line: root by PARTUUID, consoles for VGA and the serial port, the platform's tweaks. */
-export function kernelCmdline(ks: Kickstart, rootPartuuid: string): string {
-  // quiet: under TCG every line on the emulated UART costs boot time; systemd still reports
-  // failures on the console (show_status=auto).
+/** What Photon's grub.cfg reads before its boot line (`load_env`), from GRUB environment blocks in /boot. */
+export interface BootEnvironment {
+  /** photon_cmdline of /boot/photon.cfg: the kernel package's linux-<ver>.cfg, its flavor's arguments. */
+  photonCmdline?: string | undefined;
+  /** systemd_cmdline of /boot/systemd.cfg, when a package ships one. */
+  systemdCmdline?: string | undefined;
+}
+
+/** The image's boot environment: photon.cfg and systemd.cfg as GRUB's load_env reads them. */
+export async function bootEnvironment(root: string): Promise<BootEnvironment> {
+  const env = async (name: string) => parseGrubEnv(await readFile(join(root, 'boot', name), 'utf8').catch(() => ''));
+  return { photonCmdline: (await env('photon.cfg'))['photon_cmdline'], systemdCmdline: (await env('systemd.cfg'))['systemd_cmdline'] };
+}
+
+/** key=value lines of a GRUB environment block; `#` starts a comment (and pads the block). */
+export function parseGrubEnv(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of text.split('\n')) {
+    const eq = line.indexOf('=');
+    if (line.startsWith('#') || eq <= 0) continue;
+    out[line.slice(0, eq)] = line.slice(eq + 1).trim();
+  }
+  return out;
+}
+
+/**
+ * Kernel command line, as Photon's grub.cfg makes it: root by PARTUUID, the flavor's
+ * $photon_cmdline (init=, ro or rw, quiet, its tuning), $systemd_cmdline (net.ifnames=0 unless a
+ * package sets it), then rootwait and the consoles. Without a photon.cfg (an image of another
+ * distribution, in the benchmark): ro quiet.
+ */
+export function kernelCmdline(ks: Pick<Kickstart, 'arch' | 'linux_flavor'>, rootPartuuid: string, env: BootEnvironment = {}): string {
   // The last console= is /dev/console. PCs: VGA and the 8250 UART; arm64: the PL011 UART of
   // QEMU's virt board and most SoCs (a console that is not there is skipped).
   const consoles = ks.arch === 'aarch64' ? ['console=ttyS0,115200n8', 'console=ttyAMA0,115200n8'] : ['console=tty0', 'console=ttyS0,115200n8'];
-  const args = [`root=PARTUUID=${rootPartuuid}`, 'ro', 'rootwait', ...consoles, 'net.ifnames=0', 'quiet'];
+  const words = (s: string) => s.split(/\s+/).filter(Boolean);
+  const args = [`root=PARTUUID=${rootPartuuid}`, ...words(env.photonCmdline ?? 'ro quiet'), ...words(env.systemdCmdline ?? 'net.ifnames=0'), 'rootwait', ...consoles];
   if (ks.linux_flavor === 'linux-rt') args.push('nohz_full=1-3');
   return args.join(' ');
 }
