@@ -28,6 +28,7 @@ const SPEC: OptionSpec = {
   'ssh-port': { value: true },
   'serial-log': { value: true },
   persist: {},
+  nvram: { value: true },
   'no-network': {},
   kernel: { value: true },
   initrd: { value: true },
@@ -38,7 +39,7 @@ const SPEC: OptionSpec = {
 const USAGE = `usage: photon image run IMAGE [--arch x86_64|aarch64|auto] [--firmware efi|bios|auto] [--format raw|qcow2|vmdk|vpc]
                        [--seed DIR | --user-data FILE [--meta-data FILE] [--network-config FILE]]
                        [--memory MiB] [--cpus N] [--timeout S] [--until REGEX] [--ssh-port N]
-                       [--serial-log FILE] [--persist] [--no-network]
+                       [--serial-log FILE] [--persist] [--nvram FILE] [--no-network]
 
 Boots IMAGE (raw, qcow2, VMDK, VHD, an OVA, or an AMI/GCE .tar.gz) under QEMU (KVM when usable,
 TCG otherwise) with its serial console on this terminal; Ctrl-] stops the VM. The firmware
@@ -53,6 +54,8 @@ machine (a PC, or QEMU's arm64 virt board with AAVMF) the loader on a raw disk's
   --ssh-port N        forward 127.0.0.1:N to the guest's port 22 (the only way in from outside;
                       the guest itself cannot reach any outside address)
   --persist           write to IMAGE (default: changes go to a throw-away overlay)
+  --nvram FILE        UEFI: keep the firmware's variables in FILE from run to run, as a VM's
+                      NVRAM is kept (made from the firmware's template when missing)
   --kernel/--initrd/--append   boot a kernel directly (debugging; IMAGE then optional)
 `;
 
@@ -176,6 +179,8 @@ export async function main(argv: string[]): Promise<number> {
     const initrd = one(args, 'initrd');
     const append = one(args, 'append');
     const serialLog = one(args, 'serial-log');
+    const nvram = one(args, 'nvram');
+    if (nvram !== undefined && firmware !== 'efi') throw new PhotonError('E_USAGE', '--nvram keeps UEFI variables: not with BIOS firmware');
     vm = await startVm({
       arch,
       firmware,
@@ -185,6 +190,7 @@ export async function main(argv: string[]): Promise<number> {
       ...(cpus !== undefined ? { cpus } : {}),
       ...(seedIso !== undefined ? { seedIso } : {}),
       ...(serialLog !== undefined ? { serialLog } : {}),
+      ...(nvram !== undefined ? { nvram } : {}),
       ...(sshPort !== undefined ? { forwardSsh: sshPort } : {}),
       ...(kernel !== undefined ? { kernel } : {}),
       ...(initrd !== undefined ? { initrd } : {}),

@@ -10,7 +10,7 @@ import { bootAndLogin, busyboxInitramfs, exists, haveTool, runOnConsole, runOnCo
 import { cleanup, tempDir } from '../../test/kit/tmp.ts';
 import { isPhotonError } from '../util/errors.ts';
 import { run } from '../util/run.ts';
-import { archOfDisk, firmwareOfDisk, kvmUsable, OVMF_CODE, QEMU, qemuArgs, readDiskHead, startVm } from './qemu.ts';
+import { archOfDisk, firmwareOfDisk, kvmUsable, OVMF_CODE, OVMF_VARS, QEMU, qemuArgs, readDiskHead, startVm } from './qemu.ts';
 import { makeSeedIso } from './seed.ts';
 
 const REPO = join(fileURLToPath(import.meta.url), '..', '..', '..');
@@ -253,12 +253,13 @@ test('a real guest: serial console marker, login, commands, seed ISO, restricted
   }
 });
 
-test('OVMF starts and reports on the serial console (empty disk)', { skip: !haveQemu ? 'no qemu' : !(await exists(OVMF_CODE)) && 'no OVMF (apt-get install ovmf)', timeout: 2 * BOOT_MS }, async () => {
+test('OVMF starts and reports on the serial console (empty disk); nvram keeps its variables', { skip: !haveQemu ? 'no qemu' : !(await exists(OVMF_CODE)) && 'no OVMF (apt-get install ovmf)', timeout: 2 * BOOT_MS }, async () => {
   const dir = await tempDir('vm');
   try {
     const image = join(dir, 'empty.qcow2');
     await run('qemu-img', ['create', '-q', '-f', 'qcow2', image, '64M']);
-    const vm = await startVm({ image, firmware: 'efi', memoryMiB: 256, network: false });
+    const nvram = join(dir, 'vm.nvram');
+    const vm = await startVm({ image, firmware: 'efi', memoryMiB: 256, network: false, nvram });
     try {
       const line = await vm.waitFor(/BdsDxe: [^\r\n]*\r?\n/, BOOT_MS);
       console.log(`# ${vm.accel}: QEMU start to OVMF's first boot-manager line in ${((performance.now() - vm.startedAt) / 1000).toFixed(2)} s: ${line.trim()}`);
@@ -268,6 +269,13 @@ test('OVMF starts and reports on the serial console (empty disk)', { skip: !have
     }
     // QEMU ends cleanly (status 0) on the SIGTERM stop() sends.
     assert.equal(typeof (await vm.exited), 'number');
+    // The store was made from OVMF's template and holds what the boot manager wrote into it.
+    const [kept, template] = [await readFile(nvram), await readFile(OVMF_VARS)];
+    assert.equal(kept.length, template.length);
+    assert.ok(!kept.equals(template), 'OVMF wrote its variables into the kept store');
+    // One of another size is refused before QEMU starts, naming the file.
+    await writeFile(join(dir, 'bad.nvram'), 'not a variable store');
+    await assert.rejects(startVm({ image, firmware: 'efi', network: false, nvram: join(dir, 'bad.nvram') }), (e) => isPhotonError(e) && e.file === join(dir, 'bad.nvram') && /variable store/.test(e.message));
   } finally {
     await cleanup(dir);
   }
@@ -316,6 +324,7 @@ test('photon image run: usage errors', async () => {
   assert.match((await runCli(['x.raw', '--firmware', 'uefi'])).stderr, /--firmware is efi, bios or auto, not 'uefi'/);
   assert.match((await runCli(['x.raw', '--ssh-port', '99999'])).stderr, /--ssh-port needs a whole number/);
   assert.match((await runCli(['x.raw', '--seed', 'd', '--user-data', 'u'])).stderr, /--seed takes the files/);
+  assert.match((await runCli([join(REPO, 'package.json'), '--firmware', 'bios', '--arch', 'x86_64', '--nvram', 'vm.fd'])).stderr, /--nvram keeps UEFI variables: not with BIOS/);
   const missing = await runCli(['/nonexistent/x.raw']);
   assert.equal(missing.status, 1);
   assert.match(missing.stderr, /^photon image run: \/nonexistent\/x\.raw: /);

@@ -7,11 +7,12 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { constants, rmSync, type WriteStream } from 'node:fs';
-import { access, copyFile, mkdtemp, open, rm } from 'node:fs/promises';
+import { access, copyFile, mkdtemp, open, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { extname, join } from 'node:path';
 import { type Arch, ARCHES, efiArch, hostArch } from '../util/arch.ts';
 import { PhotonError, withFile } from '../util/errors.ts';
+import { writeFileAtomic } from '../util/fs.ts';
 import { run } from '../util/run.ts';
 
 export type DiskFormat = 'raw' | 'qcow2' | 'vmdk' | 'vpc';
@@ -46,6 +47,13 @@ export interface VmOptions {
   append?: string;
   /** Default: kvm when it really works here (see kvmUsable), else tcg. */
   accel?: Accel;
+  /**
+   * UEFI: a file that keeps the firmware's variable store from run to run, as a VM's NVRAM is
+   * kept (libvirt's per-domain nvram), made from the firmware's template when missing. OVMF then
+   * finds its boot options instead of making them again: 0.6 s of each boot under TCG. Default:
+   * a fresh copy of the template for each run.
+   */
+  nvram?: string;
   extraArgs?: string[];
 }
 
@@ -216,6 +224,17 @@ export function kvmUsable(): Promise<boolean> {
 const live = new Set<{ child: ChildProcess; tmp: string }>();
 let exitHookInstalled = false;
 
+/** A kept variable store: `path` as it is, or a new copy of `template` when there is none yet. */
+async function keepNvram(path: string, template: string): Promise<void> {
+  const want = (await stat(template)).size;
+  const have = await stat(path).then((st) => st.size, (e: NodeJS.ErrnoException) => {
+    if (e.code === 'ENOENT') return undefined;
+    throw withFile(e, path);
+  });
+  if (have === undefined) await writeFileAtomic(path, await readFile(template)).catch((e: unknown) => { throw withFile(e, path); });
+  else if (have !== want) throw new PhotonError('E_USAGE', `not a variable store of this firmware: ${have} bytes, where ${template} has ${want}`, { file: path });
+}
+
 /** A test or CLI that dies must not leave a QEMU spinning a core. */
 function installExitHook(): void {
   if (exitHookInstalled) return;
@@ -246,11 +265,12 @@ export async function startVm(opts: VmOptions): Promise<Vm> {
   }
   // KVM runs only guests of the host's own architecture.
   const accel = opts.accel ?? (arch === hostArch() && (await kvmUsable()) ? 'kvm' : 'tcg');
+  if (opts.firmware === 'efi' && opts.nvram) await keepNvram(opts.nvram, m.vars);
   const tmp = await mkdtemp(join(tmpdir(), 'photon-vm-'));
   let varsFile: string | undefined;
   if (opts.firmware === 'efi') {
-    varsFile = join(tmp, 'VARS.fd');
-    await copyFile(m.vars, varsFile);
+    varsFile = opts.nvram ?? join(tmp, 'VARS.fd');
+    if (!opts.nvram) await copyFile(m.vars, varsFile);
   }
   let args: string[];
   try {
