@@ -9,7 +9,7 @@ import { chmod, cp, mkdir, open, readFile, readdir, rename, rm, stat, writeFile 
 import { join } from 'node:path';
 import { type Layout, planLayout } from '../formats/gpt.ts';
 import { type Arch, efiArch, hostRpmArch } from '../util/arch.ts';
-import { PhotonError } from '../util/errors.ts';
+import { PhotonError, withFile } from '../util/errors.ts';
 import { run } from '../util/run.ts';
 import type { DiskLayout, Kickstart, LayoutPartition } from './kickstart.ts';
 
@@ -147,14 +147,20 @@ export interface BootEnvironment {
   systemdCmdline?: string | undefined;
 }
 
-/** The image's boot environment: photon.cfg and systemd.cfg as GRUB's load_env reads them. */
+/** The image's boot environment: photon.cfg and systemd.cfg as GRUB's load_env reads them (a missing one is empty). */
 export async function bootEnvironment(root: string): Promise<BootEnvironment> {
-  const env = async (name: string) => parseGrubEnv(await readFile(join(root, 'boot', name), 'utf8').catch(() => ''));
+  const env = async (name: string) => {
+    const path = join(root, 'boot', name);
+    return parseGrubEnv(await readFile(path, 'utf8').catch((e: NodeJS.ErrnoException) => {
+      if (e.code === 'ENOENT') return '';
+      throw withFile(e, path);
+    }));
+  };
   return { photonCmdline: (await env('photon.cfg'))['photon_cmdline'], systemdCmdline: (await env('systemd.cfg'))['systemd_cmdline'] };
 }
 
 /** key=value lines of a GRUB environment block; `#` starts a comment (and pads the block). */
-export function parseGrubEnv(text: string): Record<string, string> {
+function parseGrubEnv(text: string): Record<string, string> {
   const out: Record<string, string> = {};
   for (const line of text.split('\n')) {
     const eq = line.indexOf('=');
