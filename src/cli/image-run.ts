@@ -180,7 +180,6 @@ export async function main(argv: string[]): Promise<number> {
     const append = one(args, 'append');
     const serialLog = one(args, 'serial-log');
     const nvram = one(args, 'nvram');
-    if (nvram !== undefined && firmware !== 'efi') throw new PhotonError('E_USAGE', '--nvram keeps UEFI variables: not with BIOS firmware');
     vm = await startVm({
       arch,
       firmware,

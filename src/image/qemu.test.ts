@@ -46,6 +46,7 @@ test('arguments: q35, restricted user network only, snapshot by default, OVMF as
   assert.equal(qemuArgs({ image: 'x.vhd', firmware: 'bios' }, 'tcg').find((x) => x.startsWith('id=disk0')), 'id=disk0,if=none,format=vpc,file=x.vhd,snapshot=on');
   assert.throws(() => qemuArgs({ image: 'x', firmware: 'bios', forwardSsh: 70000 }, 'tcg'), /port/);
   assert.throws(() => qemuArgs({ firmware: 'bios' }, 'tcg'), /image or a kernel/);
+  assert.throws(() => qemuArgs({ image: 'x', firmware: 'bios', nvram: 'x.fd' }, 'tcg'), (e) => isPhotonError(e) && e.code === 'E_USAGE' && /nvram/.test(e.message));
 });
 
 test('arguments for an arm64 guest: the virt board, AAVMF, cheap pointer authentication under TCG, UEFI only', () => {
@@ -324,7 +325,7 @@ test('photon image run: usage errors', async () => {
   assert.match((await runCli(['x.raw', '--firmware', 'uefi'])).stderr, /--firmware is efi, bios or auto, not 'uefi'/);
   assert.match((await runCli(['x.raw', '--ssh-port', '99999'])).stderr, /--ssh-port needs a whole number/);
   assert.match((await runCli(['x.raw', '--seed', 'd', '--user-data', 'u'])).stderr, /--seed takes the files/);
-  assert.match((await runCli([join(REPO, 'package.json'), '--firmware', 'bios', '--arch', 'x86_64', '--nvram', 'vm.fd'])).stderr, /--nvram keeps UEFI variables: not with BIOS/);
+  assert.match((await runCli([join(REPO, 'package.json'), '--firmware', 'bios', '--arch', 'x86_64', '--nvram', 'vm.fd'])).stderr, /UEFI variable store \(nvram\) is for UEFI firmware, not BIOS/);
   const missing = await runCli(['/nonexistent/x.raw']);
   assert.equal(missing.status, 1);
   assert.match(missing.stderr, /^photon image run: \/nonexistent\/x\.raw: /);

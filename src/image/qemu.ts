@@ -152,6 +152,7 @@ export function qemuArgs(opts: VmOptions, accel: Accel, varsFile?: string): stri
   if (!opts.image && !opts.kernel) throw new PhotonError('E_USAGE', 'a VM needs an image or a kernel');
   const m = MACHINES[opts.arch ?? 'x86_64'];
   if (opts.arch === 'aarch64' && opts.firmware === 'bios') throw new PhotonError('E_USAGE', 'aarch64 guests boot with UEFI only (firmware efi)');
+  if (opts.nvram !== undefined && opts.firmware !== 'efi') throw new PhotonError('E_USAGE', 'a UEFI variable store (nvram) is for UEFI firmware, not BIOS');
   const cpu = accel === 'kvm' ? 'max' : m.tcgCpu;
   const a = ['-machine', m.machine, '-accel', accel === 'kvm' ? 'kvm' : 'tcg,thread=multi', '-cpu', cpu];
   a.push('-smp', String(opts.cpus ?? 2), '-m', String(opts.memoryMiB ?? 1024));
