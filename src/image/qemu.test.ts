@@ -277,6 +277,9 @@ test('OVMF starts and reports on the serial console (empty disk); nvram keeps it
     // One of another size is refused before QEMU starts, naming the file.
     await writeFile(join(dir, 'bad.nvram'), 'not a variable store');
     await assert.rejects(startVm({ image, firmware: 'efi', network: false, nvram: join(dir, 'bad.nvram') }), (e) => isPhotonError(e) && e.file === join(dir, 'bad.nvram') && /variable store/.test(e.message));
+    // A VM refused for its options makes no store.
+    await assert.rejects(startVm({ firmware: 'efi', network: false, nvram: join(dir, 'none.nvram') }), /image or a kernel/);
+    assert.ok(!(await exists(join(dir, 'none.nvram'))), 'no store made for a refused VM');
   } finally {
     await cleanup(dir);
   }

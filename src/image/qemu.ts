@@ -266,16 +266,15 @@ export async function startVm(opts: VmOptions): Promise<Vm> {
   }
   // KVM runs only guests of the host's own architecture.
   const accel = opts.accel ?? (arch === hostArch() && (await kvmUsable()) ? 'kvm' : 'tcg');
-  if (opts.firmware === 'efi' && opts.nvram) await keepNvram(opts.nvram, m.vars);
   const tmp = await mkdtemp(join(tmpdir(), 'photon-vm-'));
-  let varsFile: string | undefined;
-  if (opts.firmware === 'efi') {
-    varsFile = opts.nvram ?? join(tmp, 'VARS.fd');
-    if (!opts.nvram) await copyFile(m.vars, varsFile);
-  }
+  const varsFile = opts.firmware === 'efi' ? (opts.nvram ?? join(tmp, 'VARS.fd')) : undefined;
   let args: string[];
   try {
+    // The options are checked (nvram only with UEFI among them) before a kept variable store is
+    // made: a VM refused for its options leaves no file behind.
     args = qemuArgs(opts, accel, varsFile);
+    if (opts.nvram !== undefined) await keepNvram(opts.nvram, m.vars);
+    else if (varsFile !== undefined) await copyFile(m.vars, varsFile);
   } catch (e) {
     await rm(tmp, { recursive: true, force: true });
     throw e;
